@@ -1,0 +1,51 @@
+// exp and sigmoid on lanes, accurate to about one float32 ulp.
+import { abs, add, div, lt1, mul, roundEven, selectLt, splat, sub } from "./lanes";
+
+const LOG2E: f32 = 1.44269504;
+// Cody–Waite split of ln 2: LN2_HI has few bits, so n·LN2_HI is exact for |n| ≤ 126.
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+// Below this e^x is subnormal in float32; we return 0 there.
+const EXP_MIN: f32 = -87.33654;
+
+/**
+ * e^x for x ≤ 0 (larger x are not used: softmax subtracts the maximum, sigmoid
+ * uses e^-|x|). x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial
+ * to degree 7 (truncation < 6e-9 relative), 2^n built in the exponent bits.
+ * Error about 1 ulp; NaN stays NaN.
+ */
+// @ts-ignore: decorator
+@inline export function expNonPositive<V>(x: V): V {
+  const xc = selectLt<V>(x, splat<V>(EXP_MIN), splat<V>(EXP_MIN), x);
+  const n = roundEven<V>(mul<V>(xc, splat<V>(LOG2E)));
+  const r = sub<V>(sub<V>(xc, mul<V>(n, splat<V>(LN2_HI))), mul<V>(n, splat<V>(LN2_LO)));
+  let q = splat<V>(1.0 / 5040.0);
+  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 720.0));
+  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 120.0));
+  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 24.0));
+  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 6.0));
+  q = add<V>(mul<V>(q, r), splat<V>(0.5));
+  q = add<V>(mul<V>(q, r), splat<V>(1.0));
+  q = add<V>(mul<V>(q, r), splat<V>(1.0));
+  const e = mul<V>(q, pow2<V>(n));
+  // flush what would be subnormal to exactly 0 (the mask is 0 below EXP_MIN)
+  return mul<V>(e, sub<V>(splat<V>(1), lt1<V>(x, splat<V>(EXP_MIN))));
+}
+
+/** 2^n for whole n in [-126, 127], by writing the exponent field. */
+// @ts-ignore: decorator
+@inline function pow2<V>(n: V): V {
+  if (isVector<V>()) {
+    return i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  }
+  // @ts-ignore: V is f32 here
+  return reinterpret<f32>((<i32>n + 127) << 23) as V;
+}
+
+/** 1 / (1 + e^-x), computed from e^-|x| so that it never overflows. */
+// @ts-ignore: decorator
+@inline export function sigmoid<V>(x: V): V {
+  const e = expNonPositive<V>(sub<V>(splat<V>(0), abs<V>(x)));
+  const r = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
+  return selectLt<V>(x, splat<V>(0), mul<V>(e, r), r);
+}

@@ -1,0 +1,56 @@
+// Checks on the data itself. They cost no extra pass: NaN and ±Infinity reach
+// the sums (or the activation kernel's count), and invalid labels leave the
+// per-class label counts short of the voxel count. Only when a check fires do we
+// scan the arrays, to say exactly where the problem is.
+import { DiceWasmError } from "./errors.js";
+import type { Problem } from "./options.js";
+import type { RawStats } from "./passes.js";
+
+function firstNonFinite(array: Float32Array): number {
+  for (let i = 0; i < array.length; i++) if (!Number.isFinite(array[i]!)) return i;
+  return -1;
+}
+
+export function checkData(problem: Problem, raw: RawStats): void {
+  const { B, C, S, target } = problem;
+  const finite = [raw.tp, raw.fp, raw.fn, raw.se].every((a) => a.every(Number.isFinite));
+  if (raw.nonFinite > 0 || !finite) {
+    const at = firstNonFinite(problem.input.array);
+    if (at >= 0) {
+      throw new DiceWasmError(
+        "NON_FINITE_INPUT",
+        `the prediction holds ${problem.input.array[at]} at index ${at}; find where your network produced it (a NaN loss upstream, a division by zero) before computing the loss.`,
+        { index: at, value: problem.input.array[at] },
+      );
+    }
+    if (target.kind === "mask") {
+      const t = firstNonFinite(target.source.array);
+      if (t >= 0) {
+        throw new DiceWasmError("NON_FINITE_TARGET", `the target holds ${target.source.array[t]} at index ${t}; targets must be in [0, 1].`, {
+          index: t,
+          value: target.source.array[t],
+        });
+      }
+    }
+    throw new DiceWasmError(
+      "NON_FINITE_INPUT",
+      "the statistics overflowed float32: prediction or target values are far outside [0, 1]; pass probabilities, or logits with sigmoid/softmax.",
+    );
+  }
+  if (target.kind !== "label") return;
+  for (let b = 0; b < B; b++) {
+    let labelled = 0;
+    for (let c = 0; c < C; c++) labelled += raw.count[b * C + c]!;
+    if (labelled === S) continue;
+    const labels = target.source.array as unknown as ArrayLike<number>;
+    for (let i = b * S; i < (b + 1) * S; i++) {
+      const l = labels[i]!;
+      if (Number.isInteger(l) && l >= 0 && l < C) continue;
+      throw new DiceWasmError(
+        "LABEL_OUT_OF_RANGE",
+        `label ${l} at index ${i} is not a class id in [0, ${C}); the prediction has ${C} classes. Check the label map's values (a resampled or non-integer map?) or the number of output channels.`,
+        { index: i, value: l, numClasses: C },
+      );
+    }
+  }
+}

@@ -1,0 +1,252 @@
+// Option types, their defaults (MONAI's), and the checks that turn bad input
+// into a DiceWasmError before any kernel runs.
+import { DiceWasmError } from "./errors.js";
+import { runtime } from "./runtime.js";
+import { WasmVolume } from "./volume.js";
+
+export type Layout = "channels-last" | "channels-first";
+export type Reduction = "mean" | "sum" | "none";
+
+/** Network output: probabilities, or logits with `sigmoid` / `softmax`. */
+export type Prediction = Float32Array | WasmVolume<"float32">;
+/** A float mask of the prediction's shape, or (with `toOnehotY`) an integer label map. */
+export type Target = Float32Array | Uint8Array | Uint16Array | Int32Array | WasmVolume;
+
+/** Options that say what the arrays are; shared by every function here. */
+export interface DataOptions {
+  /** The prediction's shape: [B, ...spatial, C] channels-last, [B, C, ...spatial] channels-first. */
+  shape: readonly number[];
+  /** Default 'channels-last' (tfjs); 'channels-first' is PyTorch/MONAI's. */
+  layout?: Layout;
+  /** Apply a sigmoid to each element of the prediction first. */
+  sigmoid?: boolean;
+  /** Apply a softmax over the class axis first (ignored when C = 1, as in MONAI). */
+  softmax?: boolean;
+  /** The target is a label map of class ids, shape [B, ...spatial] (optionally a singleton channel). */
+  toOnehotY?: boolean;
+  /** Soft-label formulation: tp = Σmin(p,g), fp = Σ(p−g)⁺, fn = Σ(g−p)⁺ (MONAI `soft_label`). */
+  softLabel?: boolean;
+}
+
+export interface LossOptions extends DataOptions {
+  /** Keep class 0 (default true); false drops it after the activation (ignored when C = 1). */
+  includeBackground?: boolean;
+  /** Added to the numerator; default 1e-5. */
+  smoothNr?: number;
+  /** Added to the denominator; default 1e-5. */
+  smoothDr?: number;
+  /** Sum the statistics over the batch before dividing (default false). */
+  batch?: boolean;
+  /** 'mean' (default), 'sum', or 'none' for one value per (batch item, class). */
+  reduction?: Reduction;
+  /** Also return d(loss)/d(prediction): true for a fresh array, or the array (or volume) to write into. */
+  grad?: boolean | Float32Array | WasmVolume<"float32">;
+}
+
+export interface DiceOptions extends LossOptions {
+  /** Denominator Σp² + Σg² (V-Net) instead of Σp + Σg. */
+  squaredPred?: boolean;
+  /** Jaccard (soft IoU) instead of Dice. */
+  jaccard?: boolean;
+  /** Per-class loss weight: one number, or one per class kept (after `includeBackground`). */
+  weight?: number | readonly number[];
+}
+
+export interface TverskyOptions extends LossOptions {
+  /** Weight of false positives; default 0.5. */
+  alpha?: number;
+  /** Weight of false negatives; default 0.5. */
+  beta?: number;
+}
+
+export interface GeneralizedDiceOptions extends LossOptions {
+  /** Class weights from the target volume Σg: 'square' 1/(Σg)² (default), 'simple' 1/Σg, 'uniform' 1. */
+  wType?: "square" | "simple" | "uniform";
+}
+
+/** The typed arrays the kernels read. */
+export type KernelArray = Float32Array | Uint8Array | Uint16Array | Int32Array;
+
+/** Where an array's bytes are: always a view, plus its byte offset when it is already in wasm memory. */
+export interface Source<A extends KernelArray = KernelArray> {
+  readonly array: A;
+  readonly ptr: number | undefined;
+}
+
+export type LabelDtype = "uint8" | "uint16" | "int32" | "float32";
+
+export const ACT_NONE = 0;
+export const ACT_SIGMOID = 1;
+export const ACT_SOFTMAX = 2;
+export const MODE_HARD = 0;
+export const MODE_SOFT = 1;
+export const MODE_SQUARED = 2;
+
+/** The arrays and their geometry, checked. */
+export interface Problem {
+  readonly B: number;
+  readonly C: number;
+  /** voxels per batch item */
+  readonly S: number;
+  readonly layout: Layout;
+  readonly act: number;
+  readonly mode: number;
+  readonly input: Source<Float32Array>;
+  readonly target:
+    | { readonly kind: "mask"; readonly source: Source<Float32Array> }
+    | { readonly kind: "label"; readonly dtype: LabelDtype; readonly source: Source };
+  readonly warnings: string[];
+}
+
+const DATA_KEYS = ["shape", "layout", "sigmoid", "softmax", "toOnehotY", "softLabel"];
+const LOSS_KEYS = [...DATA_KEYS, "includeBackground", "smoothNr", "smoothDr", "batch", "reduction", "grad"];
+/** The option names each function accepts. */
+export const KNOWN_KEYS = {
+  stats: [...DATA_KEYS, "squaredPred"],
+  dice: [...LOSS_KEYS, "squaredPred", "jaccard", "weight"],
+  tversky: [...LOSS_KEYS, "alpha", "beta"],
+  generalizedDice: [...LOSS_KEYS, "wType"],
+};
+
+function fail(code: ConstructorParameters<typeof DiceWasmError>[0], message: string, details = {}): never {
+  throw new DiceWasmError(code, message, details);
+}
+
+function camel(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Rejects options we do not know, naming the closest one we do (to_onehot_y → toOnehotY). */
+export function checkKeys(fn: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const guess = known.find((k) => k.toLowerCase() === camel(key).toLowerCase());
+    fail(
+      "INVALID_OPTION",
+      `${fn}: unknown option '${key}'${guess ? `; did you mean '${guess}'?` : ""} Known: ${known.join(", ")}.`,
+      { option: key },
+    );
+  }
+}
+
+export function finiteNumber(fn: string, name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    fail("INVALID_OPTION", `${fn}: ${name} must be a finite number, got ${String(value)}.`, { option: name });
+  }
+  return value;
+}
+
+export function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    fail("INVALID_OPTION", `${fn}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(", ")}, got ${JSON.stringify(value)}.`, {
+      option: name,
+    });
+  }
+  return value as T;
+}
+
+function memoryBuffer(): ArrayBufferLike {
+  return runtime().heap.memory.buffer;
+}
+
+/** A typed array or volume, as a Source; undefined for anything else. */
+function sourceOf(value: unknown): Source | undefined {
+  const array = value instanceof WasmVolume ? value.array : value;
+  if (dtypeOf(array) === undefined) return undefined;
+  const typed = array as KernelArray;
+  const inWasm = typed.buffer === memoryBuffer();
+  return { array: typed, ptr: inWasm ? typed.byteOffset : undefined };
+}
+
+function dtypeOf(array: unknown): LabelDtype | undefined {
+  if (array instanceof Float32Array) return "float32";
+  if (array instanceof Uint8Array) return "uint8";
+  if (array instanceof Uint16Array) return "uint16";
+  if (array instanceof Int32Array) return "int32";
+  return undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  if (Array.isArray(value)) return "a plain Array";
+  return typeof value;
+}
+
+/** Checks the arrays against `shape` and the options; returns the geometry. */
+export function resolveProblem(fn: string, input: unknown, target: unknown, options: DataOptions & { squaredPred?: boolean }): Problem {
+  const warnings: string[] = [];
+  const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
+  const shape = options.shape;
+  if (!Array.isArray(shape) || shape.length < 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(
+      "INVALID_SHAPE",
+      `${fn}: shape must list at least two whole numbers ≥ 0 (${layout === "channels-last" ? "[B, ...spatial, C]" : "[B, C, ...spatial]"}), got ${JSON.stringify(shape)}.`,
+    );
+  }
+  const B = shape[0]!;
+  const C = layout === "channels-last" ? shape[shape.length - 1]! : shape[1]!;
+  const spatial = layout === "channels-last" ? shape.slice(1, -1) : shape.slice(2);
+  const S = spatial.reduce((a, b) => a * b, 1);
+  if (B < 1 || C < 1) fail("INVALID_SHAPE", `${fn}: the batch size and the number of classes must be ≥ 1; shape ${JSON.stringify(shape)} with layout '${layout}' gives B = ${B}, C = ${C}.`);
+
+  const inputSource = sourceOf(input) as Source<Float32Array> | undefined;
+  if (!inputSource || !(inputSource.array instanceof Float32Array)) {
+    fail("UNSUPPORTED_DTYPE", `${fn}: the prediction must be a Float32Array (or a float32 volume), got ${describe(input)}; convert with Float32Array.from(...).`);
+  }
+  const N = B * C * S;
+  if (inputSource.array.length !== N) {
+    fail(
+      "LENGTH_MISMATCH",
+      `${fn}: the prediction has ${inputSource.array.length} elements but shape ${JSON.stringify(shape)} needs ${N}; pass the prediction's own shape (layout '${layout}').`,
+      { expected: N, actual: inputSource.array.length },
+    );
+  }
+
+  if (options.sigmoid && options.softmax) {
+    fail("INVALID_OPTION", `${fn}: sigmoid and softmax are both true; choose one (sigmoid for multi-label, softmax for mutually exclusive classes).`);
+  }
+  let act = options.sigmoid ? ACT_SIGMOID : options.softmax ? ACT_SOFTMAX : ACT_NONE;
+  if (act === ACT_SOFTMAX && C === 1) {
+    warnings.push("single channel prediction, `softmax: true` ignored.");
+    act = ACT_NONE;
+  }
+  const mode = options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD;
+
+  const targetSource = sourceOf(target);
+  const dtype = targetSource && dtypeOf(targetSource.array);
+  if (!targetSource || !dtype) {
+    fail("UNSUPPORTED_DTYPE", `${fn}: the target must be a Float32Array, Uint8Array, Uint16Array or Int32Array (or such a volume), got ${describe(target)}.`);
+  }
+  const labelMap = Boolean(options.toOnehotY) && C > 1;
+  if (options.toOnehotY && C === 1) warnings.push("single channel prediction, `toOnehotY: true` ignored.");
+  const got = targetSource.array.length;
+  if (labelMap) {
+    if (got !== B * S) {
+      fail(
+        "LENGTH_MISMATCH",
+        `${fn}: a label map (toOnehotY) needs one label per voxel, B × spatial = ${B * S}, but the target has ${got}${got === N ? "; it looks one-hot already: set toOnehotY: false" : ""}.`,
+        { expected: B * S, actual: got },
+      );
+    }
+    return { B, C, S, layout, act, mode, input: inputSource, target: { kind: "label", dtype, source: targetSource }, warnings };
+  }
+  if (got !== N) {
+    fail(
+      "LENGTH_MISMATCH",
+      `${fn}: the target has ${got} elements but the prediction has ${N}${got === B * S && C > 1 ? "; one value per voxel looks like a label map: set toOnehotY: true" : ""}.`,
+      { expected: N, actual: got },
+    );
+  }
+  let mask = targetSource as Source<Float32Array>;
+  if (dtype !== "float32") {
+    // one class: MONAI reads the target's values as the mask, whatever their type
+    if (C !== 1) {
+      fail("UNSUPPORTED_DTYPE", `${fn}: an integer target of the prediction's size is not a mask; pass a Float32Array mask, or a label map with toOnehotY: true.`);
+    }
+    mask = { array: Float32Array.from(targetSource.array), ptr: undefined };
+  }
+  return { B, C, S, layout, act, mode, input: inputSource, target: { kind: "mask", source: mask }, warnings };
+}

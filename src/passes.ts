@@ -1,0 +1,263 @@
+// The two passes over the volume, streamed through fixed-size buffers in wasm
+// memory: arrays already in wasm memory are read (and written) where they lie,
+// other arrays are copied in chunks of whole voxels. Memory use is bounded by
+// the chunk size, whatever the volume size.
+import { ACT_NONE, type LabelDtype, type Problem, type Source } from "./options.js";
+import { type Kernels, runtime } from "./runtime.js";
+
+/** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
+export const CHUNK_ELEMENTS = 16384;
+/** Statistics a kernel accumulates per class: tp, fp, fn, se, count. */
+const STATS = 5;
+
+/** Per (batch item, class) sums, float64, row-major [B][C]. */
+export interface RawStats {
+  tp: Float64Array;
+  fp: Float64Array;
+  fn: Float64Array;
+  se: Float64Array;
+  /** voxels labelled with each class (label maps), else all 0 */
+  count: Float64Array;
+  /** non-finite values the activation kernel saw in the prediction */
+  nonFinite: number;
+}
+
+type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
+type DprobKernel = (p: number, t: number, n: number, cls: number, a: number, b: number, k: number, h: number, dp: number) => void;
+
+function labelKernels(kernels: Kernels, dtype: LabelDtype): { stats: StatsKernel; dprob: DprobKernel } {
+  switch (dtype) {
+    case "uint8":
+      return { stats: kernels.statsLabelU8, dprob: kernels.dprobLabelU8 };
+    case "uint16":
+      return { stats: kernels.statsLabelU16, dprob: kernels.dprobLabelU16 };
+    case "int32":
+      return { stats: kernels.statsLabelI32, dprob: kernels.dprobLabelI32 };
+    case "float32":
+      return { stats: kernels.statsLabelF32, dprob: kernels.dprobLabelF32 };
+  }
+}
+
+/** A chunk of voxels [v0, v0 + nv) of batch item b, located in wasm memory. */
+interface Chunk {
+  b: number;
+  v0: number;
+  nv: number;
+  /** prediction: pointer, voxel stride, class stride (floats) */
+  x: number;
+  vs: number;
+  cs: number;
+  /** probabilities as class planes: pointer, plane stride */
+  p: number;
+  ps: number;
+  /** target: class planes (mask) or labels */
+  t: number;
+  ts: number;
+}
+
+/**
+ * Owns the chunk buffers for one call. Allocate with `open`, always `close`.
+ */
+class Stream {
+  readonly kernels: Kernels;
+  readonly V: number;
+  private readonly base: number;
+  private readonly bytes: number;
+  private readonly x: number;
+  private readonly t: number;
+  private readonly pbuf: number;
+  private readonly tp: number;
+  readonly dp: number;
+  readonly dx: number;
+  readonly out: number;
+  private f32!: Float32Array;
+  nonFinite = 0;
+
+  constructor(readonly problem: Problem) {
+    const { kernels, heap, lanes } = runtime();
+    this.kernels = kernels;
+    const { C } = problem;
+    // whole voxels per chunk, a multiple of 16 so chunks split on mini-blocks
+    this.V = Math.max(16, Math.floor(CHUNK_ELEMENTS / C / 16) * 16);
+    const buf = this.V * C * 4;
+    const outBytes = C * STATS * lanes * 8;
+    this.bytes = 6 * buf + outBytes;
+    this.base = heap.alloc(this.bytes);
+    [this.x, this.t, this.pbuf, this.tp, this.dp, this.dx] = [0, 1, 2, 3, 4, 5].map((i) => this.base + i * buf) as [
+      number, number, number, number, number, number,
+    ];
+    this.out = this.base + 6 * buf;
+    this.refresh();
+  }
+
+  /** Views must be re-made after any allocation: growth detaches the old buffer. */
+  refresh(): void {
+    this.f32 = new Float32Array(runtime().heap.memory.buffer);
+  }
+
+  close(): void {
+    runtime().heap.release(this.base, this.bytes);
+  }
+
+  get heapF32(): Float32Array {
+    return this.f32;
+  }
+
+  /** Float data of one batch item in the prediction's layout: in place, or copied into `buf`. */
+  private locate(source: Source<Float32Array>, b: number, v0: number, nv: number, buf: number): [number, number, number] {
+    const { C, S, layout } = this.problem;
+    if (layout === "channels-last" || C === 1) {
+      const start = (b * S + v0) * C;
+      if (source.ptr !== undefined) return [source.ptr + start * 4, C, 1];
+      this.f32.set(source.array.subarray(start, start + nv * C), buf >> 2);
+      return [buf, C, 1];
+    }
+    const start = b * C * S + v0;
+    if (source.ptr !== undefined) return [source.ptr + start * 4, 1, S];
+    for (let c = 0; c < C; c++) {
+      const from = start + c * S;
+      this.f32.set(source.array.subarray(from, from + nv), (buf >> 2) + c * this.V);
+    }
+    return [buf, 1, this.V];
+  }
+
+  /** Brings chunk (b, v0, nv) into wasm memory, probabilities and targets as class planes. */
+  chunk(b: number, v0: number, nv: number): Chunk {
+    const { C, S, act, target } = this.problem;
+    const [x, vs, cs] = this.locate(this.problem.input, b, v0, nv, this.x);
+    let p = x;
+    let ps = cs;
+    if (act !== ACT_NONE || vs !== 1) {
+      this.nonFinite += this.kernels.activate(x, vs, cs, nv, C, act, this.pbuf, this.V);
+      p = this.pbuf;
+      ps = this.V;
+    }
+    let t: number;
+    let ts = 0;
+    if (target.kind === "label") {
+      const { array, ptr } = target.source;
+      const bpe = array.BYTES_PER_ELEMENT;
+      const start = b * S + v0;
+      if (ptr !== undefined) t = ptr + start * bpe;
+      else {
+        const view = new (array.constructor as Uint8ArrayConstructor)(this.f32.buffer, this.t, nv);
+        view.set(array.subarray(start, start + nv));
+        t = this.t;
+      }
+    } else {
+      const [tx, tvs, tcs] = this.locate(target.source, b, v0, nv, this.t);
+      t = tx;
+      ts = tcs;
+      if (tvs !== 1) {
+        this.kernels.activate(tx, tvs, tcs, nv, C, ACT_NONE, this.tp, this.V);
+        t = this.tp;
+        ts = this.V;
+      }
+    }
+    return { b, v0, nv, x, vs, cs, p, ps, t, ts };
+  }
+
+  *chunks(): Generator<Chunk> {
+    const { B, S } = this.problem;
+    for (let b = 0; b < B; b++) {
+      for (let v0 = 0; v0 < S; v0 += this.V) yield this.chunk(b, v0, Math.min(this.V, S - v0));
+    }
+  }
+}
+
+/** Pass 1: statistics per (batch item, class), for every class. */
+export function computeStats(problem: Problem): RawStats {
+  const { B, C, mode, target } = problem;
+  const { lanes } = runtime();
+  const stream = new Stream(problem);
+  try {
+    const k = stream.kernels;
+    const label = target.kind === "label" ? labelKernels(k, target.dtype).stats : undefined;
+    const stats: RawStats = {
+      tp: new Float64Array(B * C),
+      fp: new Float64Array(B * C),
+      fn: new Float64Array(B * C),
+      se: new Float64Array(B * C),
+      count: new Float64Array(B * C),
+      nonFinite: 0,
+    };
+    const block = STATS * lanes;
+    const out = new Float64Array(stream.heapF32.buffer, stream.out, C * block);
+    out.fill(0);
+    let lastB = 0;
+    const flush = (b: number) => {
+      const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count];
+      for (let c = 0; c < C; c++) {
+        for (let s = 0; s < STATS; s++) {
+          let total = 0;
+          for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
+          fields[s]![b * C + c] = total;
+        }
+      }
+      out.fill(0);
+    };
+    for (const ch of stream.chunks()) {
+      if (ch.b !== lastB) {
+        flush(lastB);
+        lastB = ch.b;
+      }
+      for (let c = 0; c < C; c++) {
+        const p = ch.p + c * ch.ps * 4;
+        const dst = stream.out + c * block * 8;
+        if (label) label(p, ch.t, ch.nv, c, mode, dst);
+        else k.statsMask(p, ch.t + c * ch.ts * 4, ch.nv, mode, dst);
+      }
+    }
+    flush(lastB);
+    stats.nonFinite = stream.nonFinite;
+    return stats;
+  } finally {
+    stream.close();
+  }
+}
+
+/**
+ * Pass 2: writes d(loss)/d(prediction) into `grad` (a Source over a Float32Array
+ * of the prediction's size), given four coefficients per (batch item, class):
+ * dL/dp = a + b·g + k·(p − g) + h·sign(p − g), row-major [B][C][4].
+ */
+export function computeGradient(problem: Problem, coef: Float64Array, grad: Source<Float32Array>): void {
+  const { C, S, layout, act, target } = problem;
+  const stream = new Stream(problem);
+  try {
+    const k = stream.kernels;
+    const label = target.kind === "label" ? labelKernels(k, target.dtype).dprob : undefined;
+    const V = stream.V;
+    for (const ch of stream.chunks()) {
+      for (let c = 0; c < C; c++) {
+        const o = (ch.b * C + c) * 4;
+        const [a, bb, kk, h] = [coef[o]!, coef[o + 1]!, coef[o + 2]!, coef[o + 3]!];
+        const p = ch.p + c * ch.ps * 4;
+        const dp = stream.dp + c * V * 4;
+        if (label) label(p, ch.t, ch.nv, c, a, bb, kk, h, dp);
+        else k.dprobMask(p, ch.t + c * ch.ts * 4, ch.nv, a, bb, kk, h, dp);
+      }
+      const channelsLast = layout === "channels-last" || C === 1;
+      if (grad.ptr !== undefined) {
+        const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
+        const dcs = channelsLast ? 1 : S;
+        k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, grad.ptr + start * 4, dcs);
+        continue;
+      }
+      const dcs = channelsLast ? 1 : V;
+      k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, stream.dx, dcs);
+      const f32 = stream.heapF32;
+      if (channelsLast) {
+        const start = (ch.b * S + ch.v0) * C;
+        grad.array.set(f32.subarray(stream.dx >> 2, (stream.dx >> 2) + ch.nv * C), start);
+      } else {
+        for (let c = 0; c < C; c++) {
+          const from = (stream.dx >> 2) + c * V;
+          grad.array.set(f32.subarray(from, from + ch.nv), ch.b * C * S + c * S + ch.v0);
+        }
+      }
+    }
+  } finally {
+    stream.close();
+  }
+}

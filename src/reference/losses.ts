@@ -1,0 +1,167 @@
+// A plain float64 reference of every loss, written the way MONAI 1.5 writes
+// them (1 − numerator/denominator on sums of the activated tensors), with none of
+// the package's algebra. For tests and the precision benchmarks; it is slow.
+import type { DiceOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
+
+export type ReferenceKind = "dice" | "tversky" | "generalizedDice";
+type AnyOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
+type Numbers = ArrayLike<number>;
+
+/** Per (b, c, voxel) probabilities and targets, channels-first, after activation, one-hot and background removal. */
+export function referenceTensors(input: Numbers, target: Numbers, o: AnyOptions): { B: number; C: number; S: number; p: Float64Array; g: Float64Array } {
+  const last = (o.layout ?? "channels-last") === "channels-last";
+  const B = o.shape[0]!;
+  const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
+  const S = (last ? o.shape.slice(1, -1) : o.shape.slice(2)).reduce((a, b) => a * b, 1);
+  const at = (b: number, c: number, v: number) => (last ? (b * S + v) * C + c : (b * C + c) * S + v);
+  let p = new Float64Array(B * C * S);
+  let g = new Float64Array(B * C * S);
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < S; v++) {
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) max = Math.max(max, input[at(b, c, v)]!);
+      let total = 0;
+      for (let c = 0; c < C; c++) total += Math.exp(input[at(b, c, v)]! - max);
+      for (let c = 0; c < C; c++) {
+        const x = input[at(b, c, v)]!;
+        const i = (b * C + c) * S + v;
+        if (o.sigmoid) p[i] = 1 / (1 + Math.exp(-x));
+        else if (o.softmax && C > 1) p[i] = Math.exp(x - max) / total;
+        else p[i] = x;
+        g[i] = o.toOnehotY && C > 1 ? Number(target[b * S + v] === c) : target[at(b, c, v)]!;
+      }
+    }
+  }
+  if (o.includeBackground === false && C > 1) {
+    const drop = (a: Float64Array) => {
+      const out = new Float64Array(B * (C - 1) * S);
+      for (let b = 0; b < B; b++) out.set(a.subarray((b * C + 1) * S, (b + 1) * C * S), b * (C - 1) * S);
+      return out;
+    };
+    p = drop(p);
+    g = drop(g);
+    return { B, C: C - 1, S, p, g };
+  }
+  return { B, C, S, p, g };
+}
+
+/** tp, fp, fn as MONAI's compute_tp_fp_fn computes them, per (row, class). */
+function tpFpFn(
+  t: ReturnType<typeof referenceTensors>,
+  batch: boolean,
+  ord: 1 | 2,
+  soft: boolean,
+  decoupled: boolean,
+): { rows: number; tp: Float64Array; fp: Float64Array; fn: Float64Array; ground: Float64Array } {
+  const { B, C, S, p, g } = t;
+  const rows = batch ? 1 : B;
+  const sums = ["pg", "p", "g", "pNotG", "notPG", "pOrd", "gOrd", "dOrd"] as const;
+  const acc = Object.fromEntries(sums.map((k) => [k, new Float64Array(rows * C)])) as Record<(typeof sums)[number], Float64Array>;
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      const r = (batch ? 0 : b) * C + c;
+      for (let v = 0; v < S; v++) {
+        const i = (b * C + c) * S + v;
+        const pi = p[i]!;
+        const gi = g[i]!;
+        acc.pg[r]! += pi * gi;
+        acc.p[r]! += pi;
+        acc.g[r]! += gi;
+        acc.pNotG[r]! += pi * (1 - gi);
+        acc.notPG[r]! += (1 - pi) * gi;
+        acc.pOrd[r]! += Math.abs(pi) ** ord;
+        acc.gOrd[r]! += Math.abs(gi) ** ord;
+        acc.dOrd[r]! += Math.abs(pi - gi) ** ord;
+      }
+    }
+  }
+  const n = rows * C;
+  const tp = new Float64Array(n);
+  const fp = new Float64Array(n);
+  const fn = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    if (ord === 1 && !soft) {
+      tp[r] = acc.pg[r]!;
+      fp[r] = decoupled ? acc.p[r]! - tp[r]! : acc.pNotG[r]!;
+      fn[r] = decoupled ? acc.g[r]! - tp[r]! : acc.notPG[r]!;
+    } else {
+      tp[r] = (acc.pOrd[r]! + acc.gOrd[r]! - acc.dOrd[r]!) / 2;
+      fp[r] = acc.pOrd[r]! - tp[r]!;
+      fn[r] = acc.gOrd[r]! - tp[r]!;
+    }
+  }
+  return { rows, tp, fp, fn, ground: acc.g };
+}
+
+function reduce(f: Float64Array, reduction: AnyOptions["reduction"]): number | Float64Array {
+  if (reduction === "none") return f;
+  const total = f.reduce((a, b) => a + b, 0);
+  return reduction === "sum" ? total : total / f.length;
+}
+
+/** The loss, in float64, MONAI's way. */
+export function referenceLoss(kind: ReferenceKind, input: Numbers, target: Numbers, o: AnyOptions): number | Float64Array {
+  const t = referenceTensors(input, target, o);
+  const sn = o.smoothNr ?? 1e-5;
+  const sd = o.smoothDr ?? 1e-5;
+  const batch = Boolean(o.batch);
+  const soft = Boolean(o.softLabel);
+  if (kind === "tversky") {
+    const { tp, fp, fn } = tpFpFn(t, batch, 1, soft, false);
+    const alpha = o.alpha ?? 0.5;
+    const beta = o.beta ?? 0.5;
+    return reduce(tp.map((x, r) => 1 - (x + sn) / (x + alpha * fp[r]! + beta * fn[r]! + sd)), o.reduction);
+  }
+  if (kind === "dice") {
+    const ord = o.squaredPred ? 2 : 1;
+    const { tp, fp, fn } = tpFpFn(t, batch, ord, soft, true);
+    const half = o.jaccard ? 1 : 0.5;
+    let f = tp.map((x, r) => 1 - (2 * x + sn) / (2 * (x + half * fp[r]! + half * fn[r]!) + sd));
+    if (o.weight !== undefined && t.C !== 1) {
+      const w = typeof o.weight === "number" ? Array(t.C).fill(o.weight) : o.weight;
+      f = f.map((x, r) => x * w[r % t.C]);
+    }
+    return reduce(f, o.reduction);
+  }
+  const { rows, tp, fp, fn, ground } = tpFpFn(t, batch, 1, soft, true);
+  const C = t.C;
+  const f = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const w = Array.from({ length: C }, (_, c) => {
+      const g = ground[r * C + c]!;
+      return o.wType === "simple" ? 1 / g : o.wType === "uniform" ? 1 : 1 / (g * g);
+    });
+    const largest = Math.max(0, ...w.filter(Number.isFinite));
+    let numer = sn;
+    let denom = sd;
+    for (let c = 0; c < C; c++) {
+      const wc = Number.isFinite(w[c]!) ? w[c]! : largest;
+      const i = r * C + c;
+      numer += 2 * tp[i]! * wc;
+      denom += 2 * (tp[i]! + fp[i]! / 2 + fn[i]! / 2) * wc;
+    }
+    f[r] = 1 - numer / denom;
+  }
+  return reduce(f, o.reduction);
+}
+
+/** d(summed loss)/d(input) by central differences in float64, for small volumes. */
+export function referenceGradient(kind: ReferenceKind, input: Numbers, target: Numbers, o: AnyOptions, step = 1e-6): Float64Array {
+  const x = Float64Array.from(input);
+  const total = (v: Numbers) => {
+    const l = referenceLoss(kind, v, target, o);
+    return typeof l === "number" ? l : l.reduce((a, b) => a + b, 0);
+  };
+  const grad = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const x0 = x[i]!;
+    const h = step * Math.max(1, Math.abs(x0));
+    x[i] = x0 + h;
+    const up = total(x);
+    x[i] = x0 - h;
+    const down = total(x);
+    x[i] = x0;
+    grad[i] = (up - down) / (2 * h);
+  }
+  return grad;
+}
