@@ -118,8 +118,8 @@ function camel(key: string): string {
 
 /** Rejects options we do not know, naming the closest one we do (to_onehot_y → toOnehotY). */
 export function checkKeys(fn: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
+  for (const [key, value] of Object.entries(options)) {
+    if (known.includes(key) || value === undefined) continue;
     const guess = known.find((k) => k.toLowerCase() === camel(key).toLowerCase());
     fail(
       "INVALID_OPTION",

@@ -1,0 +1,67 @@
+// Shared test fixtures: a seeded generator, synthetic volumes, both builds.
+import { init } from "../src/index.js";
+
+/** Both kernel builds; `describe.each(BUILDS)` runs a suite on each. */
+export const BUILDS = [{ simd: true }, { simd: false }] as const;
+
+export async function useBuild(build: { simd: boolean }): Promise<void> {
+  await init(build);
+}
+
+/** mulberry32: small, fast, and the same numbers on every machine. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function uniform(n: number, seed: number, lo = 0, hi = 1): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+}
+
+export function labels<A extends Uint8Array | Uint16Array | Int32Array | Float32Array>(
+  Type: { from(values: number[]): A },
+  n: number,
+  C: number,
+  seed: number,
+): A {
+  const r = rng(seed);
+  return Type.from(Array.from({ length: n }, () => Math.floor(r() * C)));
+}
+
+/** One-hot mask of `labelMap` in the given layout. */
+export function oneHot(labelMap: ArrayLike<number>, B: number, S: number, C: number, layout: "channels-last" | "channels-first"): Float32Array {
+  const out = new Float32Array(B * S * C);
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < S; v++) {
+      const c = labelMap[b * S + v]!;
+      out[layout === "channels-last" ? (b * S + v) * C + c : (b * C + c) * S + v] = 1;
+    }
+  }
+  return out;
+}
+
+/** The shape array for B, spatial dims and C in a layout. */
+export function shapeOf(B: number, spatial: number[], C: number, layout: "channels-last" | "channels-first"): number[] {
+  return layout === "channels-last" ? [B, ...spatial, C] : [B, C, ...spatial];
+}
+
+/** max |a − b| over max |b|: one number that says how close two arrays are. */
+export function relMaxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? err : err / scale;
+}
+
+/** float32 unit roundoff u = 2^-24: half an ulp of 1. */
+export const U32 = 2 ** -24;
