@@ -31,7 +31,14 @@ export interface Partials {
  * Drops class 0 unless `includeBackground` (or C = 1), and sums over the batch
  * when `batch` — MONAI's order. For label maps Σg is the exact label count.
  */
-export function reduceStats(raw: RawStats, B: number, C: number, includeBackground: boolean, batch: boolean, labels: boolean): Reduced {
+export function reduceStats(
+  raw: RawStats,
+  B: number,
+  C: number,
+  includeBackground: boolean,
+  batch: boolean,
+  labels: boolean,
+): Reduced {
   const classes = [...Array(C).keys()].filter((c) => includeBackground || C === 1 || c > 0);
   const rows = batch ? 1 : B;
   const K = classes.length;
@@ -109,7 +116,12 @@ export type WeightType = "square" | "simple" | "uniform";
  * infinite weight; as in MONAI it takes the row's largest finite weight instead.
  * w depends on the target only, so it is a constant of the gradient.
  */
-export function generalizedDice(r: Reduced, wType: WeightType, smoothNr: number, smoothDr: number): Partials & { weights: Float64Array } {
+export function generalizedDice(
+  r: Reduced,
+  wType: WeightType,
+  smoothNr: number,
+  smoothDr: number,
+): Partials & { weights: Float64Array } {
   const { rows, C } = r;
   const out = {
     f: new Float64Array(rows),

@@ -26,10 +26,14 @@ export function checkData(problem: Problem, raw: RawStats): void {
     if (target.kind === "mask") {
       const t = firstNonFinite(target.source.array);
       if (t >= 0) {
-        throw new DiceWasmError("NON_FINITE_TARGET", `the target holds ${target.source.array[t]} at index ${t}; targets must be in [0, 1].`, {
-          index: t,
-          value: target.source.array[t],
-        });
+        throw new DiceWasmError(
+          "NON_FINITE_TARGET",
+          `the target holds ${target.source.array[t]} at index ${t}; targets must be in [0, 1].`,
+          {
+            index: t,
+            value: target.source.array[t],
+          },
+        );
       }
     }
     throw new DiceWasmError(

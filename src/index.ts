@@ -1,8 +1,10 @@
-export { init, backend, simdSupported, type Backend, type InitOptions } from "./runtime.js";
-export { diceLoss, tverskyLoss, generalizedDiceLoss, type LossResult } from "./losses.js";
-export { overlapStats, mergeStats, type OverlapStats } from "./stats.js";
-export { createVolume, WasmVolume, type VolumeDtype } from "./volume.js";
 export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
+export {
+  diceLoss,
+  generalizedDiceLoss,
+  type LossResult,
+  tverskyLoss,
+} from "./losses.js";
 export type {
   DataOptions,
   DiceOptions,
@@ -14,3 +16,12 @@ export type {
   Target,
   TverskyOptions,
 } from "./options.js";
+export {
+  type Backend,
+  backend,
+  type InitOptions,
+  init,
+  simdSupported,
+} from "./runtime.js";
+export { mergeStats, type OverlapStats, overlapStats } from "./stats.js";
+export { createVolume, type VolumeDtype, WasmVolume } from "./volume.js";

@@ -5,27 +5,27 @@ import {
   kernelCoefficients,
   type Partials,
   type RatioForm,
-  ratioLoss,
   type Reduced,
+  ratioLoss,
   reduceStats,
 } from "./algebra.js";
 import { checkData } from "./checks.js";
 import { DiceWasmError } from "./errors.js";
 import {
+  checkKeys,
   type DiceOptions,
+  finiteNumber,
   type GeneralizedDiceOptions,
   KNOWN_KEYS,
   type LossOptions,
   MODE_SOFT,
+  oneOf,
   type Prediction,
   type Problem,
+  resolveProblem,
   type Source,
   type Target,
   type TverskyOptions,
-  checkKeys,
-  finiteNumber,
-  oneOf,
-  resolveProblem,
 } from "./options.js";
 import { computeGradient, computeStats } from "./passes.js";
 import { WasmVolume } from "./volume.js";
@@ -48,7 +48,13 @@ interface Common {
   reduction: "mean" | "sum" | "none";
 }
 
-function prepare(fn: string, input: Prediction, target: Target, options: LossOptions & { squaredPred?: boolean }, known: string[]): Common {
+function prepare(
+  fn: string,
+  input: Prediction,
+  target: Target,
+  options: LossOptions & { squaredPred?: boolean },
+  known: string[],
+): Common {
   if (options === null || typeof options !== "object") {
     throw new DiceWasmError("INVALID_OPTION", `${fn}: options are required, at least { shape }.`);
   }
@@ -61,7 +67,8 @@ function prepare(fn: string, input: Prediction, target: Target, options: LossOpt
   checkData(problem, raw);
   const { B, C } = problem;
   const includeBackground = options.includeBackground ?? true;
-  if (!includeBackground && C === 1) problem.warnings.push("single channel prediction, `includeBackground: false` ignored.");
+  if (!includeBackground && C === 1)
+    problem.warnings.push("single channel prediction, `includeBackground: false` ignored.");
   const reduced = reduceStats(raw, B, C, includeBackground, Boolean(options.batch), problem.target.kind === "label");
   return { problem, reduced, smoothNr, smoothDr, reduction };
 }
@@ -136,7 +143,11 @@ function classWeights(fn: string, weight: DiceOptions["weight"], C: number): Flo
  *   shape: [2, 64, 64, 64, 3], softmax: true, toOnehotY: true, grad: true,
  * });
  */
-export function diceLoss(input: Prediction, target: Target, options: DiceOptions & { reduction: "none" }): LossResult<Float64Array>;
+export function diceLoss(
+  input: Prediction,
+  target: Target,
+  options: DiceOptions & { reduction: "none" },
+): LossResult<Float64Array>;
 export function diceLoss(input: Prediction, target: Target, options: DiceOptions): LossResult<number>;
 export function diceLoss(input: Prediction, target: Target, options: DiceOptions): LossResult {
   const fn = "diceLoss";
@@ -159,14 +170,21 @@ export function diceLoss(input: Prediction, target: Target, options: DiceOptions
  * @example
  * const { loss } = tverskyLoss(probs, mask, { shape: [1, 2, 128, 128], layout: "channels-first", alpha: 0.3, beta: 0.7 });
  */
-export function tverskyLoss(input: Prediction, target: Target, options: TverskyOptions & { reduction: "none" }): LossResult<Float64Array>;
+export function tverskyLoss(
+  input: Prediction,
+  target: Target,
+  options: TverskyOptions & { reduction: "none" },
+): LossResult<Float64Array>;
 export function tverskyLoss(input: Prediction, target: Target, options: TverskyOptions): LossResult<number>;
 export function tverskyLoss(input: Prediction, target: Target, options: TverskyOptions): LossResult {
   const fn = "tverskyLoss";
   const alpha = finiteNumber(fn, "alpha", options?.alpha, 0.5);
   const beta = finiteNumber(fn, "beta", options?.beta, 0.5);
   if (alpha < 0 || beta < 0) {
-    throw new DiceWasmError("INVALID_OPTION", `${fn}: alpha and beta must be ≥ 0 (they weigh false positives and negatives), got alpha ${alpha}, beta ${beta}.`);
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: alpha and beta must be ≥ 0 (they weigh false positives and negatives), got alpha ${alpha}, beta ${beta}.`,
+    );
   }
   const common = prepare(fn, input, target, options, KNOWN_KEYS.tversky);
   const partials = ratioLoss(common.reduced, { tau: 1, alpha, beta, sigma: 0 }, common.smoothNr, common.smoothDr);
@@ -186,7 +204,11 @@ export function generalizedDiceLoss(
   target: Target,
   options: GeneralizedDiceOptions & { reduction: "none" },
 ): LossResult<Float64Array>;
-export function generalizedDiceLoss(input: Prediction, target: Target, options: GeneralizedDiceOptions): LossResult<number>;
+export function generalizedDiceLoss(
+  input: Prediction,
+  target: Target,
+  options: GeneralizedDiceOptions,
+): LossResult<number>;
 export function generalizedDiceLoss(input: Prediction, target: Target, options: GeneralizedDiceOptions): LossResult {
   const fn = "generalizedDiceLoss";
   const wType = oneOf(fn, "wType", options?.wType, ["square", "simple", "uniform"] as const, "square");

@@ -94,7 +94,11 @@ export interface Problem {
   readonly input: Source<Float32Array>;
   readonly target:
     | { readonly kind: "mask"; readonly source: Source<Float32Array> }
-    | { readonly kind: "label"; readonly dtype: LabelDtype; readonly source: Source };
+    | {
+        readonly kind: "label";
+        readonly dtype: LabelDtype;
+        readonly source: Source;
+      };
   readonly warnings: string[];
 }
 
@@ -137,12 +141,22 @@ export function finiteNumber(fn: string, name: string, value: unknown, fallback:
   return value;
 }
 
-export function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  fn: string,
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) {
-    fail("INVALID_OPTION", `${fn}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(", ")}, got ${JSON.stringify(value)}.`, {
-      option: name,
-    });
+    fail(
+      "INVALID_OPTION",
+      `${fn}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(", ")}, got ${JSON.stringify(value)}.`,
+      {
+        option: name,
+      },
+    );
   }
   return value as T;
 }
@@ -176,7 +190,12 @@ function describe(value: unknown): string {
 }
 
 /** Checks the arrays against `shape` and the options; returns the geometry. */
-export function resolveProblem(fn: string, input: unknown, target: unknown, options: DataOptions & { squaredPred?: boolean }): Problem {
+export function resolveProblem(
+  fn: string,
+  input: unknown,
+  target: unknown,
+  options: DataOptions & { squaredPred?: boolean },
+): Problem {
   const warnings: string[] = [];
   const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
   const shape = options.shape;
@@ -190,11 +209,18 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
   const C = layout === "channels-last" ? shape[shape.length - 1]! : shape[1]!;
   const spatial = layout === "channels-last" ? shape.slice(1, -1) : shape.slice(2);
   const S = spatial.reduce((a, b) => a * b, 1);
-  if (B < 1 || C < 1) fail("INVALID_SHAPE", `${fn}: the batch size and the number of classes must be ≥ 1; shape ${JSON.stringify(shape)} with layout '${layout}' gives B = ${B}, C = ${C}.`);
+  if (B < 1 || C < 1)
+    fail(
+      "INVALID_SHAPE",
+      `${fn}: the batch size and the number of classes must be ≥ 1; shape ${JSON.stringify(shape)} with layout '${layout}' gives B = ${B}, C = ${C}.`,
+    );
 
   const inputSource = sourceOf(input) as Source<Float32Array> | undefined;
   if (!inputSource || !(inputSource.array instanceof Float32Array)) {
-    fail("UNSUPPORTED_DTYPE", `${fn}: the prediction must be a Float32Array (or a float32 volume), got ${describe(input)}; convert with Float32Array.from(...).`);
+    fail(
+      "UNSUPPORTED_DTYPE",
+      `${fn}: the prediction must be a Float32Array (or a float32 volume), got ${describe(input)}; convert with Float32Array.from(...).`,
+    );
   }
   const N = B * C * S;
   if (inputSource.array.length !== N) {
@@ -206,7 +232,10 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
   }
 
   if (options.sigmoid && options.softmax) {
-    fail("INVALID_OPTION", `${fn}: sigmoid and softmax are both true; choose one (sigmoid for multi-label, softmax for mutually exclusive classes).`);
+    fail(
+      "INVALID_OPTION",
+      `${fn}: sigmoid and softmax are both true; choose one (sigmoid for multi-label, softmax for mutually exclusive classes).`,
+    );
   }
   let act = options.sigmoid ? ACT_SIGMOID : options.softmax ? ACT_SOFTMAX : ACT_NONE;
   if (act === ACT_SOFTMAX && C === 1) {
@@ -218,7 +247,10 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
   const targetSource = sourceOf(target);
   const dtype = targetSource && dtypeOf(targetSource.array);
   if (!targetSource || !dtype) {
-    fail("UNSUPPORTED_DTYPE", `${fn}: the target must be a Float32Array, Uint8Array, Uint16Array or Int32Array (or such a volume), got ${describe(target)}.`);
+    fail(
+      "UNSUPPORTED_DTYPE",
+      `${fn}: the target must be a Float32Array, Uint8Array, Uint16Array or Int32Array (or such a volume), got ${describe(target)}.`,
+    );
   }
   const labelMap = Boolean(options.toOnehotY) && C > 1;
   if (options.toOnehotY && C === 1) warnings.push("single channel prediction, `toOnehotY: true` ignored.");
@@ -231,7 +263,17 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
         { expected: B * S, actual: got },
       );
     }
-    return { B, C, S, layout, act, mode, input: inputSource, target: { kind: "label", dtype, source: targetSource }, warnings };
+    return {
+      B,
+      C,
+      S,
+      layout,
+      act,
+      mode,
+      input: inputSource,
+      target: { kind: "label", dtype, source: targetSource },
+      warnings,
+    };
   }
   if (got !== N) {
     fail(
@@ -244,9 +286,22 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
   if (dtype !== "float32") {
     // one class: MONAI reads the target's values as the mask, whatever their type
     if (C !== 1) {
-      fail("UNSUPPORTED_DTYPE", `${fn}: an integer target of the prediction's size is not a mask; pass a Float32Array mask, or a label map with toOnehotY: true.`);
+      fail(
+        "UNSUPPORTED_DTYPE",
+        `${fn}: an integer target of the prediction's size is not a mask; pass a Float32Array mask, or a label map with toOnehotY: true.`,
+      );
     }
     mask = { array: Float32Array.from(targetSource.array), ptr: undefined };
   }
-  return { B, C, S, layout, act, mode, input: inputSource, target: { kind: "mask", source: mask }, warnings };
+  return {
+    B,
+    C,
+    S,
+    layout,
+    act,
+    mode,
+    input: inputSource,
+    target: { kind: "mask", source: mask },
+    warnings,
+  };
 }

@@ -23,7 +23,17 @@ export interface RawStats {
 }
 
 type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
-type DprobKernel = (p: number, t: number, n: number, cls: number, a: number, b: number, k: number, h: number, dp: number) => void;
+type DprobKernel = (
+  p: number,
+  t: number,
+  n: number,
+  cls: number,
+  a: number,
+  b: number,
+  k: number,
+  h: number,
+  dp: number,
+) => void;
 
 function labelKernels(kernels: Kernels, dtype: LabelDtype): { stats: StatsKernel; dprob: DprobKernel } {
   switch (dtype) {
@@ -84,7 +94,12 @@ class Stream {
     this.bytes = 6 * buf + outBytes;
     this.base = heap.alloc(this.bytes);
     [this.x, this.t, this.pbuf, this.tp, this.dp, this.dx] = [0, 1, 2, 3, 4, 5].map((i) => this.base + i * buf) as [
-      number, number, number, number, number, number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
     ];
     this.out = this.base + 6 * buf;
     this.refresh();
@@ -104,7 +119,13 @@ class Stream {
   }
 
   /** Float data of one batch item in the prediction's layout: in place, or copied into `buf`. */
-  private locate(source: Source<Float32Array>, b: number, v0: number, nv: number, buf: number): [number, number, number] {
+  private locate(
+    source: Source<Float32Array>,
+    b: number,
+    v0: number,
+    nv: number,
+    buf: number,
+  ): [number, number, number] {
     const { C, S, layout } = this.problem;
     if (layout === "channels-last" || C === 1) {
       const start = (b * S + v0) * C;

@@ -6,18 +6,79 @@ import { scalarWasm, simdWasm } from "./generated/wasm.js";
 /** The kernel exports; pointers are byte offsets, counts are elements. */
 export interface Kernels {
   readonly memory: WebAssembly.Memory;
-  activate(x: number, vs: number, cs: number, nVox: number, numClasses: number, act: number, out: number, os: number): number;
+  activate(
+    x: number,
+    vs: number,
+    cs: number,
+    nVox: number,
+    numClasses: number,
+    act: number,
+    out: number,
+    os: number,
+  ): number;
   statsMask(p: number, t: number, n: number, mode: number, out: number): void;
   statsLabelU8(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
   statsLabelU16(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
   statsLabelI32(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
   statsLabelF32(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
   dprobMask(p: number, t: number, n: number, a: number, b: number, k: number, h: number, dp: number): void;
-  dprobLabelU8(p: number, t: number, n: number, cls: number, a: number, b: number, k: number, h: number, dp: number): void;
-  dprobLabelU16(p: number, t: number, n: number, cls: number, a: number, b: number, k: number, h: number, dp: number): void;
-  dprobLabelI32(p: number, t: number, n: number, cls: number, a: number, b: number, k: number, h: number, dp: number): void;
-  dprobLabelF32(p: number, t: number, n: number, cls: number, a: number, b: number, k: number, h: number, dp: number): void;
-  chain(x: number, vs: number, cs: number, p: number, dp: number, ps: number, nVox: number, numClasses: number, act: number, dx: number, dcs: number): void;
+  dprobLabelU8(
+    p: number,
+    t: number,
+    n: number,
+    cls: number,
+    a: number,
+    b: number,
+    k: number,
+    h: number,
+    dp: number,
+  ): void;
+  dprobLabelU16(
+    p: number,
+    t: number,
+    n: number,
+    cls: number,
+    a: number,
+    b: number,
+    k: number,
+    h: number,
+    dp: number,
+  ): void;
+  dprobLabelI32(
+    p: number,
+    t: number,
+    n: number,
+    cls: number,
+    a: number,
+    b: number,
+    k: number,
+    h: number,
+    dp: number,
+  ): void;
+  dprobLabelF32(
+    p: number,
+    t: number,
+    n: number,
+    cls: number,
+    a: number,
+    b: number,
+    k: number,
+    h: number,
+    dp: number,
+  ): void;
+  chain(
+    x: number,
+    vs: number,
+    cs: number,
+    p: number,
+    dp: number,
+    ps: number,
+    nVox: number,
+    numClasses: number,
+    act: number,
+    dx: number,
+    dcs: number,
+  ): void;
   sumPlain(ptr: number, n: number): number;
 }
 
@@ -33,8 +94,8 @@ export interface InitOptions {
 
 // The smallest module using a v128 instruction: (func (result v128) (v128.const i32x4 0 0 0 0)).
 const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
 /** True when this runtime validates WebAssembly SIMD128. */
@@ -45,8 +106,8 @@ export function simdSupported(): boolean {
 let current: { kernels: Kernels; backend: Backend; heap: Heap } | undefined;
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
+/** atob exists in browsers and in Node ≥ 16; decoding happens once per build. */
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(text, "base64"));
   const raw = atob(text);
   const bytes = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
@@ -71,7 +132,7 @@ async function moduleFrom(source: NonNullable<InitOptions["wasm"]>): Promise<Web
  * await init({ simd: false }); // force the scalar build
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
-  const backend: Backend = options.simd ?? simdSupported() ? "simd" : "scalar";
+  const backend: Backend = (options.simd ?? simdSupported()) ? "simd" : "scalar";
   if (current && current.backend === backend && !options.wasm) return backend;
   let module: Promise<WebAssembly.Module>;
   if (options.wasm) module = moduleFrom(options.wasm);
@@ -95,9 +156,16 @@ export function backend(): Backend | undefined {
 /** @internal The running kernels and their heap; throws before `init()`. */
 export function runtime(): { kernels: Kernels; heap: Heap; lanes: number } {
   if (!current) {
-    throw new DiceWasmError("NOT_INITIALIZED", "dice-wasm is not initialised: call `await init()` once before any loss.");
+    throw new DiceWasmError(
+      "NOT_INITIALIZED",
+      "dice-wasm is not initialised: call `await init()` once before any loss.",
+    );
   }
-  return { kernels: current.kernels, heap: current.heap, lanes: current.backend === "simd" ? 4 : 1 };
+  return {
+    kernels: current.kernels,
+    heap: current.heap,
+    lanes: current.backend === "simd" ? 4 : 1,
+  };
 }
 
 const PAGE = 65536;
@@ -119,7 +187,8 @@ export class Heap {
   constructor(readonly memory: WebAssembly.Memory) {}
 
   alloc(bytes: number): number {
-    if (this.retired) throw new DiceWasmError("VOLUME_FREED", "this memory belongs to an earlier init(); allocate again.");
+    if (this.retired)
+      throw new DiceWasmError("VOLUME_FREED", "this memory belongs to an earlier init(); allocate again.");
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
     this.live++;
     for (let i = 0; i < this.free.length; i++) {

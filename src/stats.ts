@@ -2,7 +2,7 @@
 // workers or machines: they merge by addition).
 import { checkData } from "./checks.js";
 import { DiceWasmError } from "./errors.js";
-import { type DataOptions, KNOWN_KEYS, type Prediction, type Target, checkKeys, resolveProblem } from "./options.js";
+import { checkKeys, type DataOptions, KNOWN_KEYS, type Prediction, resolveProblem, type Target } from "./options.js";
 import { computeStats } from "./passes.js";
 
 /** Overlap statistics per (batch item, class), float64, row-major [B][C]. */
@@ -27,12 +27,22 @@ export interface OverlapStats {
  * const a = overlapStats(p1, t1, opts), b = overlapStats(p2, t2, opts);
  * const merged = mergeStats(a, b); // the statistics of both volumes together
  */
-export function overlapStats(input: Prediction, target: Target, options: DataOptions & { squaredPred?: boolean }): OverlapStats {
+export function overlapStats(
+  input: Prediction,
+  target: Target,
+  options: DataOptions & { squaredPred?: boolean },
+): OverlapStats {
   checkKeys("overlapStats", options, KNOWN_KEYS.stats);
   const problem = resolveProblem("overlapStats", input, target, options);
   const raw = computeStats(problem);
   checkData(problem, raw);
-  const stats: OverlapStats = { batchSize: problem.B, numClasses: problem.C, tp: raw.tp, fp: raw.fp, fn: raw.fn };
+  const stats: OverlapStats = {
+    batchSize: problem.B,
+    numClasses: problem.C,
+    tp: raw.tp,
+    fp: raw.fp,
+    fn: raw.fn,
+  };
   if (options.squaredPred) stats.se = raw.se;
   return stats;
 }
@@ -40,10 +50,18 @@ export function overlapStats(input: Prediction, target: Target, options: DataOpt
 /** Statistics of the union of the volumes behind `a` and `b` (same batch size and classes). */
 export function mergeStats(a: OverlapStats, b: OverlapStats): OverlapStats {
   if (a.batchSize !== b.batchSize || a.numClasses !== b.numClasses || Boolean(a.se) !== Boolean(b.se)) {
-    throw new DiceWasmError("INVALID_SHAPE", "mergeStats: both statistics need the same batch size, classes and squaredPred.");
+    throw new DiceWasmError(
+      "INVALID_SHAPE",
+      "mergeStats: both statistics need the same batch size, classes and squaredPred.",
+    );
   }
   const add = (x: Float64Array, y: Float64Array) => x.map((v, i) => v + y[i]!);
-  const merged: OverlapStats = { ...a, tp: add(a.tp, b.tp), fp: add(a.fp, b.fp), fn: add(a.fn, b.fn) };
+  const merged: OverlapStats = {
+    ...a,
+    tp: add(a.tp, b.tp),
+    fp: add(a.fp, b.fp),
+    fn: add(a.fn, b.fn),
+  };
   if (a.se && b.se) merged.se = add(a.se, b.se);
   return merged;
 }

@@ -8,7 +8,9 @@ describe("exactSum (Shewchuk)", () => {
   });
   it("rounds the exact sum once", () => {
     expect(exactSum(Array(10).fill(0.1))).toBe(1);
-    const naive = Array(10).fill(0.1).reduce((a, b) => a + b, 0);
+    const naive = Array(10)
+      .fill(0.1)
+      .reduce((a, b) => a + b, 0);
     expect(naive).not.toBe(1); // the naive loop does not, so the test can tell them apart
   });
   it("handles empty input and signed zero", () => {
@@ -21,7 +23,7 @@ describe("exactSum (Shewchuk)", () => {
     const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
     const ks = Array.from({ length: 2000 }, () => {
       const bits = next() % 52;
-      const k = BigInt(next()) * BigInt(next()) % 2n ** BigInt(bits);
+      const k = (BigInt(next()) * BigInt(next())) % 2n ** BigInt(bits);
       return next() % 2 ? k : -k;
     });
     const values = ks.map((k) => Number(k) * 2 ** -40);

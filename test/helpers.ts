@@ -25,18 +25,24 @@ export function uniform(n: number, seed: number, lo = 0, hi = 1): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
 
-export function labels<A extends Uint8Array | Uint16Array | Int32Array | Float32Array>(
-  Type: { from(values: number[]): A },
-  n: number,
-  C: number,
-  seed: number,
-): A {
+type LabelType = Uint8ArrayConstructor | Uint16ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor;
+
+/** n class ids in [0, C), uniformly drawn, in the given array type. */
+export function labels<T extends LabelType>(Type: T, n: number, C: number, seed: number): InstanceType<T> {
   const r = rng(seed);
-  return Type.from(Array.from({ length: n }, () => Math.floor(r() * C)));
+  const out = new Type(n) as InstanceType<T>;
+  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * C);
+  return out;
 }
 
 /** One-hot mask of `labelMap` in the given layout. */
-export function oneHot(labelMap: ArrayLike<number>, B: number, S: number, C: number, layout: "channels-last" | "channels-first"): Float32Array {
+export function oneHot(
+  labelMap: ArrayLike<number>,
+  B: number,
+  S: number,
+  C: number,
+  layout: "channels-last" | "channels-first",
+): Float32Array {
   const out = new Float32Array(B * S * C);
   for (let b = 0; b < B; b++) {
     for (let v = 0; v < S; v++) {
@@ -65,3 +71,17 @@ export function relMaxError(a: ArrayLike<number>, b: ArrayLike<number>): number 
 
 /** float32 unit roundoff u = 2^-24: half an ulp of 1. */
 export const U32 = 2 ** -24;
+
+/**
+ * max |a − b| ≤ rel·max |b| + abs. Central differences in float64 carry about
+ * 1e-10 of noise, which dominates gradients that are themselves ~1e-8.
+ */
+export function gradError(a: ArrayLike<number>, b: ArrayLike<number>, abs = 1e-9): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return Math.max(0, err - abs) / (scale || 1);
+}

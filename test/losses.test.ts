@@ -3,8 +3,8 @@
 // Tolerances: inputs are the same float32 numbers, so values agree to float32
 // precision (1e-6 relative); gradients are float32 (1e-5 of their largest entry).
 import { beforeAll, describe, expect, it } from "vitest";
+import type { DiceOptions, GeneralizedDiceOptions, LossResult, TverskyOptions } from "../src/index.js";
 import { diceLoss, generalizedDiceLoss, tverskyLoss } from "../src/index.js";
-import type { DiceOptions, GeneralizedDiceOptions, TverskyOptions } from "../src/index.js";
 import { type ReferenceKind, referenceGradient, referenceLoss } from "../src/reference/losses.js";
 import { BUILDS, labels, oneHot, relMaxError, shapeOf, uniform, useBuild } from "./helpers.js";
 
@@ -21,15 +21,32 @@ const VARIANTS: Variant[] = [
   { name: "dice", kind: "dice", options: {} },
   { name: "jaccard", kind: "dice", options: { jaccard: true } },
   { name: "squared dice", kind: "dice", options: { squaredPred: true } },
-  { name: "squared jaccard", kind: "dice", options: { squaredPred: true, jaccard: true } },
+  {
+    name: "squared jaccard",
+    kind: "dice",
+    options: { squaredPred: true, jaccard: true },
+  },
   { name: "weighted dice", kind: "dice", options: { weight: [0.5, 2, 1] } },
-  { name: "tversky 0.3/0.7", kind: "tversky", options: { alpha: 0.3, beta: 0.7 } },
+  {
+    name: "tversky 0.3/0.7",
+    kind: "tversky",
+    options: { alpha: 0.3, beta: 0.7 },
+  },
   { name: "gdl square", kind: "generalizedDice", options: { wType: "square" } },
   { name: "gdl simple", kind: "generalizedDice", options: { wType: "simple" } },
-  { name: "gdl uniform", kind: "generalizedDice", options: { wType: "uniform" } },
+  {
+    name: "gdl uniform",
+    kind: "generalizedDice",
+    options: { wType: "uniform" },
+  },
 ];
 
-function run(kind: ReferenceKind, input: Float32Array, target: Float32Array | Int32Array | Uint8Array, options: AnyOptions) {
+function run(
+  kind: ReferenceKind,
+  input: Float32Array,
+  target: Float32Array | Int32Array | Uint8Array,
+  options: AnyOptions,
+): LossResult {
   if (kind === "dice") return diceLoss(input, target, options);
   if (kind === "tversky") return tverskyLoss(input, target, options);
   return generalizedDiceLoss(input, target, options);
@@ -66,36 +83,48 @@ function options(c: Case, extra: Partial<AnyOptions>): AnyOptions {
 }
 
 const CASES: Case[] = (["channels-last", "channels-first"] as const).flatMap((layout) =>
-  (["none", "sigmoid", "softmax"] as const).flatMap((act) => [false, true].map((labelMap) => ({ layout, act, labelMap }))),
+  (["none", "sigmoid", "softmax"] as const).flatMap((act) =>
+    [false, true].map((labelMap) => ({ layout, act, labelMap })),
+  ),
 );
 
 describe.each(BUILDS)("loss values vs float64 reference (simd: $simd)", (build) => {
   beforeAll(() => useBuild(build));
 
-  it.each(VARIANTS)("$name: every layout, activation, target kind, background, batch and reduction", ({ kind, options: extra }) => {
-    let checked = 0;
-    for (const c of CASES) {
-      const { input, target } = fixture(c, 100 + checked);
-      for (const includeBackground of [true, false]) {
-        for (const batch of [false, true]) {
-          for (const reduction of ["mean", "sum", "none"] as const) {
-            const weight = extra.weight && !includeBackground ? [2, 0.5] : extra.weight;
-            const o = options(c, { ...extra, weight, includeBackground, batch, reduction });
-            const ours = run(kind, input, target, o).loss;
-            const ref = referenceLoss(kind, input, target, o);
-            if (typeof ref === "number") expect(Math.abs((ours as number) - ref)).toBeLessThanOrEqual(1e-6 * Math.abs(ref) + 1e-12);
-            else {
-              expect(ours).toBeInstanceOf(Float64Array);
-              expect((ours as Float64Array).length).toBe(ref.length);
-              expect(relMaxError(ours as Float64Array, ref)).toBeLessThanOrEqual(1e-6);
+  it.each(VARIANTS)(
+    "$name: every layout, activation, target kind, background, batch and reduction",
+    ({ kind, options: extra }) => {
+      let checked = 0;
+      for (const c of CASES) {
+        const { input, target } = fixture(c, 100 + checked);
+        for (const includeBackground of [true, false]) {
+          for (const batch of [false, true]) {
+            for (const reduction of ["mean", "sum", "none"] as const) {
+              const weight = extra.weight && !includeBackground ? [2, 0.5] : extra.weight;
+              const o = options(c, {
+                ...extra,
+                weight,
+                includeBackground,
+                batch,
+                reduction,
+              });
+              const ours = run(kind, input, target, o).loss;
+              const ref = referenceLoss(kind, input, target, o);
+              if (typeof ref === "number")
+                expect(Math.abs((ours as number) - ref)).toBeLessThanOrEqual(1e-6 * Math.abs(ref) + 1e-12);
+              else {
+                expect(ours).toBeInstanceOf(Float64Array);
+                expect((ours as Float64Array).length).toBe(ref.length);
+                expect(relMaxError(ours as Float64Array, ref)).toBeLessThanOrEqual(1e-6);
+              }
+              checked++;
             }
-            checked++;
           }
         }
       }
-    }
-    expect(checked).toBe(CASES.length * 12);
-  });
+      expect(checked).toBe(CASES.length * 12);
+    },
+  );
 
   it.each(["dice", "tversky", "generalizedDice"] as const)("%s with soft labels", (kind) => {
     for (const layout of ["channels-last", "channels-first"] as const) {
@@ -112,7 +141,12 @@ describe.each(BUILDS)("loss values vs float64 reference (simd: $simd)", (build) 
   it("smoothing terms go where MONAI puts them", () => {
     const c: Case = { layout: "channels-first", act: "none", labelMap: true };
     const { input, target } = fixture(c, 3);
-    for (const [smoothNr, smoothDr] of [[0, 0], [1, 1], [0, 1e-3], [2, 0.5]]) {
+    for (const [smoothNr, smoothDr] of [
+      [0, 0],
+      [1, 1],
+      [0, 1e-3],
+      [2, 0.5],
+    ]) {
       const o = options(c, { smoothNr, smoothDr });
       const ours = diceLoss(input, target, o).loss;
       expect(Math.abs(ours - (referenceLoss("dice", input, target, o) as number))).toBeLessThan(1e-6);
@@ -124,26 +158,44 @@ describe.each(BUILDS)("gradients vs central differences (simd: $simd)", (build) 
   beforeAll(() => useBuild(build));
 
   const GRAD_CASES = CASES.flatMap((c, i) =>
-    VARIANTS.map((v, j) => ({ ...c, variant: v, includeBackground: (i + j) % 2 === 0, batch: (i + j) % 3 === 0 })),
+    VARIANTS.map((v, j) => ({
+      ...c,
+      variant: v,
+      includeBackground: (i + j) % 2 === 0,
+      batch: (i + j) % 3 === 0,
+    })),
   );
   const reductions = ["mean", "sum", "none"] as const;
 
-  it.each(GRAD_CASES.map((g, i) => ({ ...g, label: `${g.variant.name}, ${g.layout}, ${g.act}, ${g.labelMap ? "labels" : "mask"}`, i })))(
-    "$label",
-    ({ variant, includeBackground, batch, i, ...c }) => {
-      const { input, target } = fixture(c, 500 + i);
-      const weight = variant.options.weight && !includeBackground ? [2, 0.5] : variant.options.weight;
-      const reduction = reductions[i % 3]!;
-      const o = options(c, { ...variant.options, weight, includeBackground, batch, reduction });
-      const { grad } = run(variant.kind, input, target, { ...o, grad: true });
-      const ref = referenceGradient(variant.kind, input, target, o);
-      expect(grad).toBeInstanceOf(Float32Array);
-      expect(relMaxError(grad!, ref)).toBeLessThanOrEqual(1e-5);
-    },
-  );
+  it.each(
+    GRAD_CASES.map((g, i) => ({
+      ...g,
+      label: `${g.variant.name}, ${g.layout}, ${g.act}, ${g.labelMap ? "labels" : "mask"}`,
+      i,
+    })),
+  )("$label", ({ variant, includeBackground, batch, i, ...c }) => {
+    const { input, target } = fixture(c, 500 + i);
+    const weight = variant.options.weight && !includeBackground ? [2, 0.5] : variant.options.weight;
+    const reduction = reductions[i % 3]!;
+    const o = options(c, {
+      ...variant.options,
+      weight,
+      includeBackground,
+      batch,
+      reduction,
+    });
+    const { grad } = run(variant.kind, input, target, { ...o, grad: true });
+    const ref = referenceGradient(variant.kind, input, target, o);
+    expect(grad).toBeInstanceOf(Float32Array);
+    expect(relMaxError(grad!, ref)).toBeLessThanOrEqual(1e-5);
+  });
 
   it.each(["dice", "tversky", "generalizedDice"] as const)("%s with soft labels", (kind) => {
-    const c: Case = { layout: "channels-last", act: "none", labelMap: false };
+    const c: Case = {
+      layout: "channels-last",
+      act: "none",
+      labelMap: false,
+    };
     const { input, target } = fixture(c, 9, true);
     const o = options(c, { softLabel: true });
     const { grad } = run(kind, input, target, { ...o, grad: true });

@@ -4,14 +4,19 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { overlapStats } from "../src/index.js";
 import { ExactSum } from "../src/reference/exact.js";
-import { BUILDS, U32, labels, shapeOf, uniform, useBuild } from "./helpers.js";
+import { BUILDS, labels, shapeOf, U32, uniform, useBuild } from "./helpers.js";
 
 const BOUND = 6 * U32;
 type Layout = "channels-last" | "channels-first";
 type Kind = "mask" | "uint8" | "uint16" | "int32" | "float32-labels";
 type Mode = "hard" | "soft" | "squared";
 
-const LABEL_TYPES = { uint8: Uint8Array, uint16: Uint16Array, int32: Int32Array, "float32-labels": Float32Array } as const;
+const LABEL_TYPES = {
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  "float32-labels": Float32Array,
+} as const;
 
 /** Exact tp, fp, fn, se of class c, from the definitions. */
 function exactStats(p: (v: number) => number, g: (v: number) => number, n: number, mode: Mode) {
@@ -41,7 +46,8 @@ function check(n: number, C: number, layout: Layout, kind: Kind, mode: Mode, see
   let g: (v: number, c: number) => number;
   if (kind === "mask") {
     // soft masks in soft mode, otherwise one-hot-ish 0/1 mixed with fractions
-    const t = mode === "soft" ? uniform(n * C, seed + 1) : uniform(n * C, seed + 1).map((x) => (x < 0.3 ? 0 : x > 0.7 ? 1 : x));
+    const t =
+      mode === "soft" ? uniform(n * C, seed + 1) : uniform(n * C, seed + 1).map((x) => (x < 0.3 ? 0 : x > 0.7 ? 1 : x));
     target = t;
     g = (v, c) => t[at(v, c)]!;
   } else {
@@ -57,8 +63,18 @@ function check(n: number, C: number, layout: Layout, kind: Kind, mode: Mode, see
     squaredPred: mode === "squared",
   });
   for (let c = 0; c < C; c++) {
-    const exact = exactStats((v) => p[at(v, c)]!, (v) => g(v, c), n, mode);
-    const ours = { tp: stats.tp[c]!, fp: stats.fp[c]!, fn: stats.fn[c]!, se: stats.se?.[c] ?? exact.se };
+    const exact = exactStats(
+      (v) => p[at(v, c)]!,
+      (v) => g(v, c),
+      n,
+      mode,
+    );
+    const ours = {
+      tp: stats.tp[c]!,
+      fp: stats.fp[c]!,
+      fn: stats.fn[c]!,
+      se: stats.se?.[c] ?? exact.se,
+    };
     for (const key of ["tp", "fp", "fn", "se"] as const) {
       const err = Math.abs(ours[key] - exact[key]);
       expect(err, `${key} of class ${c}: ${ours[key]} vs exact ${exact[key]}`).toBeLessThanOrEqual(BOUND * exact[key]);

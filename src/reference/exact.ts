@@ -72,6 +72,6 @@ export function twoProduct(a: number, b: number): [number, number] {
   const hi = a * b;
   const [ah, al] = split(a);
   const [bh, bl] = split(b);
-  const lo = al * bl - (((hi - ah * bh) - al * bh) - ah * bl);
+  const lo = al * bl - (hi - ah * bh - al * bh - ah * bl);
   return [hi, lo];
 }

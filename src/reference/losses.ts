@@ -8,7 +8,11 @@ type AnyOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
 type Numbers = ArrayLike<number>;
 
 /** Per (b, c, voxel) probabilities and targets, channels-first, after activation, one-hot and background removal. */
-export function referenceTensors(input: Numbers, target: Numbers, o: AnyOptions): { B: number; C: number; S: number; p: Float64Array; g: Float64Array } {
+export function referenceTensors(
+  input: Numbers,
+  target: Numbers,
+  o: AnyOptions,
+): { B: number; C: number; S: number; p: Float64Array; g: Float64Array } {
   const last = (o.layout ?? "channels-last") === "channels-last";
   const B = o.shape[0]!;
   const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
@@ -52,11 +56,20 @@ function tpFpFn(
   ord: 1 | 2,
   soft: boolean,
   decoupled: boolean,
-): { rows: number; tp: Float64Array; fp: Float64Array; fn: Float64Array; ground: Float64Array } {
+): {
+  rows: number;
+  tp: Float64Array;
+  fp: Float64Array;
+  fn: Float64Array;
+  ground: Float64Array;
+} {
   const { B, C, S, p, g } = t;
   const rows = batch ? 1 : B;
   const sums = ["pg", "p", "g", "pNotG", "notPG", "pOrd", "gOrd", "dOrd"] as const;
-  const acc = Object.fromEntries(sums.map((k) => [k, new Float64Array(rows * C)])) as Record<(typeof sums)[number], Float64Array>;
+  const acc = Object.fromEntries(sums.map((k) => [k, new Float64Array(rows * C)])) as Record<
+    (typeof sums)[number],
+    Float64Array
+  >;
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < C; c++) {
       const r = (batch ? 0 : b) * C + c;
@@ -100,7 +113,12 @@ function reduce(f: Float64Array, reduction: AnyOptions["reduction"]): number | F
 }
 
 /** The loss, in float64, MONAI's way. */
-export function referenceLoss(kind: ReferenceKind, input: Numbers, target: Numbers, o: AnyOptions): number | Float64Array {
+export function referenceLoss(
+  kind: ReferenceKind,
+  input: Numbers,
+  target: Numbers,
+  o: AnyOptions,
+): number | Float64Array {
   const t = referenceTensors(input, target, o);
   const sn = o.smoothNr ?? 1e-5;
   const sd = o.smoothDr ?? 1e-5;
@@ -110,7 +128,10 @@ export function referenceLoss(kind: ReferenceKind, input: Numbers, target: Numbe
     const { tp, fp, fn } = tpFpFn(t, batch, 1, soft, false);
     const alpha = o.alpha ?? 0.5;
     const beta = o.beta ?? 0.5;
-    return reduce(tp.map((x, r) => 1 - (x + sn) / (x + alpha * fp[r]! + beta * fn[r]! + sd)), o.reduction);
+    return reduce(
+      tp.map((x, r) => 1 - (x + sn) / (x + alpha * fp[r]! + beta * fn[r]! + sd)),
+      o.reduction,
+    );
   }
   if (kind === "dice") {
     const ord = o.squaredPred ? 2 : 1;
@@ -146,7 +167,13 @@ export function referenceLoss(kind: ReferenceKind, input: Numbers, target: Numbe
 }
 
 /** d(summed loss)/d(input) by central differences in float64, for small volumes. */
-export function referenceGradient(kind: ReferenceKind, input: Numbers, target: Numbers, o: AnyOptions, step = 1e-6): Float64Array {
+export function referenceGradient(
+  kind: ReferenceKind,
+  input: Numbers,
+  target: Numbers,
+  o: AnyOptions,
+  step = 1e-6,
+): Float64Array {
   const x = Float64Array.from(input);
   const total = (v: Numbers) => {
     const l = referenceLoss(kind, v, target, o);

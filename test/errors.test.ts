@@ -1,0 +1,217 @@
+// Bad input gets a DiceWasmError with a code and a message that says what to do;
+// the caller's arrays are untouched, the wasm instance keeps working, nothing leaks.
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  createVolume,
+  DiceWasmError,
+  type DiceWasmErrorCode,
+  diceLoss,
+  generalizedDiceLoss,
+  tverskyLoss,
+} from "../src/index.js";
+import { runtime } from "../src/runtime.js";
+import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
+
+function expectError(run: () => unknown, code: DiceWasmErrorCode, mentions: RegExp): void {
+  let caught: unknown;
+  try {
+    run();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(DiceWasmError);
+  expect((caught as DiceWasmError).code).toBe(code);
+  expect((caught as DiceWasmError).message).toMatch(mentions);
+}
+
+describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+  const shape = [2, 4, 4, 3];
+  const p = uniform(96, 1);
+  const map = labels(Int32Array, 32, 3, 2);
+
+  it("prediction length that does not match the shape", () => {
+    expectError(
+      () => diceLoss(p.subarray(1), map, { shape, toOnehotY: true }),
+      "LENGTH_MISMATCH",
+      /95 elements.*needs 96/,
+    );
+  });
+
+  it("target of the wrong size, with a hint when it looks like the other kind", () => {
+    expectError(() => diceLoss(p, new Float32Array(32), { shape }), "LENGTH_MISMATCH", /set toOnehotY: true/);
+    expectError(
+      () => diceLoss(p, new Int32Array(96), { shape, toOnehotY: true }),
+      "LENGTH_MISMATCH",
+      /toOnehotY: false/,
+    );
+    expectError(() => diceLoss(p, new Float32Array(50), { shape }), "LENGTH_MISMATCH", /50 elements/);
+  });
+
+  it("malformed shapes", () => {
+    expectError(() => diceLoss(p, map, { shape: [96] }), "INVALID_SHAPE", /at least two/);
+    expectError(() => diceLoss(p, map, { shape: [2, 4.5, 4, 3] }), "INVALID_SHAPE", /whole numbers/);
+    expectError(() => diceLoss(p, map, { shape: [0, 4, 4, 3] }), "INVALID_SHAPE", /≥ 1/);
+    expectError(() => diceLoss(p, map, undefined as never), "INVALID_OPTION", /shape/);
+  });
+
+  it("both sigmoid and softmax", () => {
+    expectError(
+      () =>
+        diceLoss(p, map, {
+          shape,
+          toOnehotY: true,
+          sigmoid: true,
+          softmax: true,
+        }),
+      "INVALID_OPTION",
+      /choose one/,
+    );
+  });
+
+  it("labels outside [0, C), negative, fractional or NaN", () => {
+    const cases: Array<[Int32Array | Uint8Array | Float32Array, number]> = [
+      [Int32Array.from(map, (l, i) => (i === 17 ? 3 : l)), 3],
+      [Int32Array.from(map, (l, i) => (i === 5 ? -1 : l)), -1],
+      [Uint8Array.from(map, (l, i) => (i === 31 ? 255 : l)), 255],
+      [Float32Array.from(map, (l, i) => (i === 9 ? 1.5 : l)), 1.5],
+      [Float32Array.from(map, (l, i) => (i === 0 ? Number.NaN : l)), Number.NaN],
+    ];
+    for (const [bad, value] of cases) {
+      expectError(
+        () => diceLoss(p, bad, { shape, toOnehotY: true }),
+        "LABEL_OUT_OF_RANGE",
+        new RegExp(`label ${value} at index \\d+ is not a class id in \\[0, 3\\)`),
+      );
+    }
+  });
+
+  it("NaN or Infinity in the prediction, with and without an activation", () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const x = p.slice();
+      x[40] = bad;
+      for (const act of [{}, { sigmoid: true }, { softmax: true }]) {
+        expectError(
+          () => diceLoss(x, map, { shape, toOnehotY: true, ...act }),
+          "NON_FINITE_INPUT",
+          new RegExp(`${bad} at index 40`),
+        );
+      }
+    }
+  });
+
+  it("NaN in a mask target", () => {
+    const t = new Float32Array(96);
+    t[7] = Number.NaN;
+    expectError(() => diceLoss(p, t, { shape }), "NON_FINITE_TARGET", /NaN at index 7/);
+  });
+
+  it("a weight of the wrong length or sign", () => {
+    expectError(
+      () => diceLoss(p, map, { shape, toOnehotY: true, weight: [1, 2] }),
+      "INVALID_OPTION",
+      /one number per class kept \(3\)/,
+    );
+    expectError(
+      () =>
+        diceLoss(p, map, {
+          shape,
+          toOnehotY: true,
+          includeBackground: false,
+          weight: [1, 2, 3],
+        }),
+      "INVALID_OPTION",
+      /leave out class 0/,
+    );
+    expectError(() => diceLoss(p, map, { shape, toOnehotY: true, weight: -1 }), "INVALID_OPTION", /≥ 0/);
+  });
+
+  it("negative alpha or beta, unknown wType and reduction", () => {
+    expectError(
+      () => tverskyLoss(p, map, { shape, toOnehotY: true, alpha: -0.1 }),
+      "INVALID_OPTION",
+      /alpha and beta must be ≥ 0/,
+    );
+    expectError(
+      () =>
+        generalizedDiceLoss(p, map, {
+          shape,
+          toOnehotY: true,
+          wType: "cubic" as never,
+        }),
+      "INVALID_OPTION",
+      /wType/,
+    );
+    expectError(
+      () => diceLoss(p, map, { shape, toOnehotY: true, reduction: "avg" as never }),
+      "INVALID_OPTION",
+      /reduction/,
+    );
+  });
+
+  it("MONAI's snake_case names get a pointer to ours", () => {
+    expectError(
+      () => diceLoss(p, map, { shape, to_onehot_y: true } as never),
+      "INVALID_OPTION",
+      /did you mean 'toOnehotY'/,
+    );
+  });
+
+  it("unsupported array types", () => {
+    expectError(
+      () =>
+        diceLoss(Float64Array.from(p) as never, map, {
+          shape,
+          toOnehotY: true,
+        }),
+      "UNSUPPORTED_DTYPE",
+      /Float32Array.from/,
+    );
+    expectError(
+      () => diceLoss(p, Int16Array.from(map) as never, { shape, toOnehotY: true }),
+      "UNSUPPORTED_DTYPE",
+      /Int16Array/,
+    );
+    expectError(
+      () => diceLoss(p, Array.from(map) as never, { shape, toOnehotY: true }),
+      "UNSUPPORTED_DTYPE",
+      /plain Array/,
+    );
+    expectError(() => diceLoss(p, new Int32Array(96), { shape }), "UNSUPPORTED_DTYPE", /toOnehotY: true/);
+  });
+
+  it("a grad array of the wrong size", () => {
+    expectError(
+      () => diceLoss(p, map, { shape, toOnehotY: true, grad: new Float32Array(5) }),
+      "INVALID_OPTION",
+      /grad must be/,
+    );
+  });
+
+  it("leaves caller arrays unchanged, the instance usable, and no allocation behind", () => {
+    const heap = runtime().heap;
+    const live = heap.live;
+    const x = uniform(96, 3, -2, 2);
+    const before = x.slice();
+    const labelsBefore = map.slice();
+    const bad = Int32Array.from(map, (l, i) => (i === 3 ? 7 : l));
+    expect(() => diceLoss(x, bad, { shape, toOnehotY: true, softmax: true, grad: true })).toThrow(DiceWasmError);
+    const good = diceLoss(x, map, {
+      shape,
+      toOnehotY: true,
+      softmax: true,
+      grad: true,
+    });
+    expect(Number.isFinite(good.loss)).toBe(true);
+    expect(x).toEqual(before);
+    expect(map).toEqual(labelsBefore);
+    expect(heap.live).toBe(live);
+  });
+
+  it("a freed volume cannot be used", () => {
+    const v = createVolume(96);
+    v.free();
+    expectError(() => diceLoss(v, map, { shape, toOnehotY: true }), "VOLUME_FREED", /freed/);
+    v.free(); // twice is fine
+  });
+});

@@ -1,0 +1,96 @@
+// Zero-copy volumes, streaming with bounded memory, and the allocator.
+import { beforeAll, describe, expect, it } from "vitest";
+import { createVolume, diceLoss, generalizedDiceLoss, init } from "../src/index.js";
+import { Heap, runtime } from "../src/runtime.js";
+import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
+
+describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+
+  // first in the suite, while the instance's memory holds nothing else
+  it("a volume larger than the chunk buffer streams without growing memory", () => {
+    const n = 2 ** 22; // 16 MiB of predictions, 256 chunks
+    const x = uniform(n, 5, -3, 3);
+    const map = labels(Uint8Array, n / 4, 4, 6);
+    const opts = {
+      shape: [1, 128, 128, 64, 4],
+      softmax: true,
+      toOnehotY: true,
+      grad: true,
+    } as const;
+    diceLoss(x.subarray(0, 4096), map.subarray(0, 1024), {
+      ...opts,
+      shape: [1, 16, 16, 4, 4],
+    }); // warm the allocator
+    const before = runtime().heap.memory.buffer.byteLength;
+    const r = generalizedDiceLoss(x, map, opts);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(runtime().heap.memory.buffer.byteLength).toBe(before);
+    expect(before).toBeLessThan(4 * 2 ** 20);
+  });
+
+  it.each(["channels-last", "channels-first"] as const)(
+    "read in place give the same loss and gradient as copies (%s)",
+    (layout) => {
+      const shape = layout === "channels-last" ? [2, 9, 7, 3] : [2, 3, 9, 7];
+      const x = uniform(378, 1, -2, 2);
+      const map = labels(Uint16Array, 126, 3, 2);
+      const opts = {
+        shape,
+        layout,
+        softmax: true,
+        toOnehotY: true,
+        grad: true,
+      } as const;
+      const copied = diceLoss(x, map, opts);
+      const vx = createVolume(378);
+      const vl = createVolume(126, "uint16");
+      const vg = createVolume(378);
+      vx.array.set(x);
+      vl.array.set(map);
+      const inPlace = diceLoss(vx, vl, { ...opts, grad: vg });
+      expect(inPlace.loss).toBe(copied.loss);
+      expect(vg.array).toEqual(copied.grad);
+      expect(inPlace.grad).toBe(vg.array);
+      // a raw view into wasm memory is recognised too
+      expect(diceLoss(vx.array, vl.array, opts).loss).toBe(copied.loss);
+      for (const v of [vx, vl, vg]) v.free();
+    },
+  );
+
+  it("views stay usable after memory grows (the getter re-makes them)", () => {
+    const a = createVolume(1000);
+    a.array.fill(0.5);
+    const big = createVolume(8 * 2 ** 20); // forces growth, detaching old views
+    expect(a.array.length).toBe(1000);
+    expect(a.array[999]).toBe(0.5);
+    big.free();
+    a.free();
+  });
+});
+
+describe("heap allocator", () => {
+  it("reuses and coalesces freed blocks, and returns the top to the bump pointer", async () => {
+    await init();
+    const heap = new Heap(new WebAssembly.Memory({ initial: 1 }));
+    const a = heap.alloc(100);
+    const b = heap.alloc(200);
+    const c = heap.alloc(300);
+    heap.release(b, 200);
+    expect(heap.alloc(150)).toBe(b); // first fit
+    heap.release(b, 150);
+    heap.release(a, 100);
+    expect(heap.alloc(250)).toBe(a); // a and b merged
+    heap.release(a, 250);
+    heap.release(c, 300);
+    expect(heap.live).toBe(0);
+    expect(heap.alloc(64)).toBe(a); // everything merged back to the start
+  });
+
+  it("grows memory on demand and says so when it cannot", () => {
+    const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 2 }));
+    expect(heap.alloc(100_000)).toBeGreaterThan(0);
+    expect(() => heap.alloc(100_000)).toThrow(/could not grow WebAssembly memory/);
+    expect(heap.live).toBe(1);
+  });
+});
