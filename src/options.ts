@@ -1,7 +1,8 @@
 // Option types, their defaults (MONAI's), and the checks that turn bad input
 // into a DiceWasmError before any kernel runs.
 import { DiceWasmError } from "./errors.js";
-import { runtime } from "./runtime.js";
+import { workspaceBytes } from "./passes.js";
+import { reserveWorkspace, runtime } from "./runtime.js";
 import { WasmVolume } from "./volume.js";
 
 export type Layout = "channels-last" | "channels-first";
@@ -215,6 +216,8 @@ export function resolveProblem(
       `${fn}: the batch size and the number of classes must be ≥ 1; shape ${JSON.stringify(shape)} with layout '${layout}' gives B = ${B}, C = ${C}.`,
     );
 
+  // the only allocation a loss makes, done before any view of wasm memory is taken
+  reserveWorkspace(workspaceBytes(C, runtime().lanes));
   const inputSource = sourceOf(input) as Source<Float32Array> | undefined;
   if (!inputSource || !(inputSource.array instanceof Float32Array)) {
     fail(

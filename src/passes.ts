@@ -3,12 +3,22 @@
 // other arrays are copied in chunks of whole voxels. Memory use is bounded by
 // the chunk size, whatever the volume size.
 import { ACT_NONE, type LabelDtype, type Problem, type Source } from "./options.js";
-import { type Kernels, runtime } from "./runtime.js";
+import { type Kernels, reserveWorkspace, runtime } from "./runtime.js";
 
 /** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
 export const CHUNK_ELEMENTS = 16384;
 /** Statistics a kernel accumulates per class: tp, fp, fn, se, count. */
 const STATS = 5;
+
+/** Whole voxels per chunk for C classes, a multiple of 16 so that chunks split on mini-blocks. */
+function chunkVoxels(C: number): number {
+  return Math.max(16, Math.floor(CHUNK_ELEMENTS / C / 16) * 16);
+}
+
+/** Bytes of workspace a problem with C classes needs (see Stream). */
+export function workspaceBytes(C: number, lanes: number): number {
+  return 6 * chunkVoxels(C) * C * 4 + C * STATS * lanes * 8;
+}
 
 /** Per (batch item, class) sums, float64, row-major [B][C]. */
 export interface RawStats {
@@ -65,14 +75,10 @@ interface Chunk {
   ts: number;
 }
 
-/**
- * Owns the chunk buffers for one call. Allocate with `open`, always `close`.
- */
+/** The chunk buffers of one call, laid out in the runtime's workspace. */
 class Stream {
   readonly kernels: Kernels;
   readonly V: number;
-  private readonly base: number;
-  private readonly bytes: number;
   private readonly x: number;
   private readonly t: number;
   private readonly pbuf: number;
@@ -84,16 +90,13 @@ class Stream {
   nonFinite = 0;
 
   constructor(readonly problem: Problem) {
-    const { kernels, heap, lanes } = runtime();
+    const { kernels, lanes } = runtime();
     this.kernels = kernels;
     const { C } = problem;
-    // whole voxels per chunk, a multiple of 16 so chunks split on mini-blocks
-    this.V = Math.max(16, Math.floor(CHUNK_ELEMENTS / C / 16) * 16);
+    this.V = chunkVoxels(C);
     const buf = this.V * C * 4;
-    const outBytes = C * STATS * lanes * 8;
-    this.bytes = 6 * buf + outBytes;
-    this.base = heap.alloc(this.bytes);
-    [this.x, this.t, this.pbuf, this.tp, this.dp, this.dx] = [0, 1, 2, 3, 4, 5].map((i) => this.base + i * buf) as [
+    const base = reserveWorkspace(workspaceBytes(C, lanes));
+    [this.x, this.t, this.pbuf, this.tp, this.dp, this.dx] = [0, 1, 2, 3, 4, 5].map((i) => base + i * buf) as [
       number,
       number,
       number,
@@ -101,17 +104,13 @@ class Stream {
       number,
       number,
     ];
-    this.out = this.base + 6 * buf;
+    this.out = base + 6 * buf;
     this.refresh();
   }
 
   /** Views must be re-made after any allocation: growth detaches the old buffer. */
   refresh(): void {
     this.f32 = new Float32Array(runtime().heap.memory.buffer);
-  }
-
-  close(): void {
-    runtime().heap.release(this.base, this.bytes);
   }
 
   get heapF32(): Float32Array {
@@ -191,50 +190,46 @@ export function computeStats(problem: Problem): RawStats {
   const { B, C, mode, target } = problem;
   const { lanes } = runtime();
   const stream = new Stream(problem);
-  try {
-    const k = stream.kernels;
-    const label = target.kind === "label" ? labelKernels(k, target.dtype).stats : undefined;
-    const stats: RawStats = {
-      tp: new Float64Array(B * C),
-      fp: new Float64Array(B * C),
-      fn: new Float64Array(B * C),
-      se: new Float64Array(B * C),
-      count: new Float64Array(B * C),
-      nonFinite: 0,
-    };
-    const block = STATS * lanes;
-    const out = new Float64Array(stream.heapF32.buffer, stream.out, C * block);
-    out.fill(0);
-    let lastB = 0;
-    const flush = (b: number) => {
-      const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count];
-      for (let c = 0; c < C; c++) {
-        for (let s = 0; s < STATS; s++) {
-          let total = 0;
-          for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
-          fields[s]![b * C + c] = total;
-        }
-      }
-      out.fill(0);
-    };
-    for (const ch of stream.chunks()) {
-      if (ch.b !== lastB) {
-        flush(lastB);
-        lastB = ch.b;
-      }
-      for (let c = 0; c < C; c++) {
-        const p = ch.p + c * ch.ps * 4;
-        const dst = stream.out + c * block * 8;
-        if (label) label(p, ch.t, ch.nv, c, mode, dst);
-        else k.statsMask(p, ch.t + c * ch.ts * 4, ch.nv, mode, dst);
+  const k = stream.kernels;
+  const label = target.kind === "label" ? labelKernels(k, target.dtype).stats : undefined;
+  const stats: RawStats = {
+    tp: new Float64Array(B * C),
+    fp: new Float64Array(B * C),
+    fn: new Float64Array(B * C),
+    se: new Float64Array(B * C),
+    count: new Float64Array(B * C),
+    nonFinite: 0,
+  };
+  const block = STATS * lanes;
+  const out = new Float64Array(stream.heapF32.buffer, stream.out, C * block);
+  out.fill(0);
+  let lastB = 0;
+  const flush = (b: number) => {
+    const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count];
+    for (let c = 0; c < C; c++) {
+      for (let s = 0; s < STATS; s++) {
+        let total = 0;
+        for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
+        fields[s]![b * C + c] = total;
       }
     }
-    flush(lastB);
-    stats.nonFinite = stream.nonFinite;
-    return stats;
-  } finally {
-    stream.close();
+    out.fill(0);
+  };
+  for (const ch of stream.chunks()) {
+    if (ch.b !== lastB) {
+      flush(lastB);
+      lastB = ch.b;
+    }
+    for (let c = 0; c < C; c++) {
+      const p = ch.p + c * ch.ps * 4;
+      const dst = stream.out + c * block * 8;
+      if (label) label(p, ch.t, ch.nv, c, mode, dst);
+      else k.statsMask(p, ch.t + c * ch.ts * 4, ch.nv, mode, dst);
+    }
   }
+  flush(lastB);
+  stats.nonFinite = stream.nonFinite;
+  return stats;
 }
 
 /**
@@ -245,40 +240,36 @@ export function computeStats(problem: Problem): RawStats {
 export function computeGradient(problem: Problem, coef: Float64Array, grad: Source<Float32Array>): void {
   const { C, S, layout, act, target } = problem;
   const stream = new Stream(problem);
-  try {
-    const k = stream.kernels;
-    const label = target.kind === "label" ? labelKernels(k, target.dtype).dprob : undefined;
-    const V = stream.V;
-    for (const ch of stream.chunks()) {
+  const k = stream.kernels;
+  const label = target.kind === "label" ? labelKernels(k, target.dtype).dprob : undefined;
+  const V = stream.V;
+  for (const ch of stream.chunks()) {
+    for (let c = 0; c < C; c++) {
+      const o = (ch.b * C + c) * 4;
+      const [a, bb, kk, h] = [coef[o]!, coef[o + 1]!, coef[o + 2]!, coef[o + 3]!];
+      const p = ch.p + c * ch.ps * 4;
+      const dp = stream.dp + c * V * 4;
+      if (label) label(p, ch.t, ch.nv, c, a, bb, kk, h, dp);
+      else k.dprobMask(p, ch.t + c * ch.ts * 4, ch.nv, a, bb, kk, h, dp);
+    }
+    const channelsLast = layout === "channels-last" || C === 1;
+    if (grad.ptr !== undefined) {
+      const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
+      const dcs = channelsLast ? 1 : S;
+      k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, grad.ptr + start * 4, dcs);
+      continue;
+    }
+    const dcs = channelsLast ? 1 : V;
+    k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, stream.dx, dcs);
+    const f32 = stream.heapF32;
+    if (channelsLast) {
+      const start = (ch.b * S + ch.v0) * C;
+      grad.array.set(f32.subarray(stream.dx >> 2, (stream.dx >> 2) + ch.nv * C), start);
+    } else {
       for (let c = 0; c < C; c++) {
-        const o = (ch.b * C + c) * 4;
-        const [a, bb, kk, h] = [coef[o]!, coef[o + 1]!, coef[o + 2]!, coef[o + 3]!];
-        const p = ch.p + c * ch.ps * 4;
-        const dp = stream.dp + c * V * 4;
-        if (label) label(p, ch.t, ch.nv, c, a, bb, kk, h, dp);
-        else k.dprobMask(p, ch.t + c * ch.ts * 4, ch.nv, a, bb, kk, h, dp);
-      }
-      const channelsLast = layout === "channels-last" || C === 1;
-      if (grad.ptr !== undefined) {
-        const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
-        const dcs = channelsLast ? 1 : S;
-        k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, grad.ptr + start * 4, dcs);
-        continue;
-      }
-      const dcs = channelsLast ? 1 : V;
-      k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, stream.dx, dcs);
-      const f32 = stream.heapF32;
-      if (channelsLast) {
-        const start = (ch.b * S + ch.v0) * C;
-        grad.array.set(f32.subarray(stream.dx >> 2, (stream.dx >> 2) + ch.nv * C), start);
-      } else {
-        for (let c = 0; c < C; c++) {
-          const from = (stream.dx >> 2) + c * V;
-          grad.array.set(f32.subarray(from, from + ch.nv), ch.b * C * S + c * S + ch.v0);
-        }
+        const from = (stream.dx >> 2) + c * V;
+        grad.array.set(f32.subarray(from, from + ch.nv), ch.b * C * S + c * S + ch.v0);
       }
     }
-  } finally {
-    stream.close();
   }
 }

@@ -103,7 +103,7 @@ export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-let current: { kernels: Kernels; backend: Backend; heap: Heap } | undefined;
+let current: { kernels: Kernels; backend: Backend; heap: Heap; workspace: { ptr: number; bytes: number } } | undefined;
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /** atob exists in browsers and in Node ≥ 16; decoding happens once per build. */
@@ -144,8 +144,27 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
   const instance = await WebAssembly.instantiate(await module, {});
   const kernels = instance.exports as unknown as Kernels;
   if (current) current.heap.retire();
-  current = { kernels, backend, heap: new Heap(kernels.memory) };
+  current = { kernels, backend, heap: new Heap(kernels.memory), workspace: { ptr: 0, bytes: 0 } };
+  reserveWorkspace(WORKSPACE_BYTES);
   return backend;
+}
+
+/** Enough for the chunk buffers of up to 1024 classes: 6 × 64 KiB and the statistics blocks. */
+const WORKSPACE_BYTES = 6 * 65536 + 1024 * 160;
+
+/**
+ * @internal The chunk buffers, allocated once and grown only for an unusually
+ * large number of classes. Call before taking views of wasm memory for a loss:
+ * this is the only allocation a loss makes, so views stay attached after it.
+ */
+export function reserveWorkspace(bytes: number): number {
+  const { heap, workspace } = runtime();
+  if (workspace.bytes < bytes) {
+    if (workspace.bytes > 0) heap.release(workspace.ptr, workspace.bytes);
+    workspace.ptr = heap.alloc(bytes);
+    workspace.bytes = bytes;
+  }
+  return workspace.ptr;
 }
 
 /** The build `init()` chose, or undefined before it. */
@@ -154,18 +173,14 @@ export function backend(): Backend | undefined {
 }
 
 /** @internal The running kernels and their heap; throws before `init()`. */
-export function runtime(): { kernels: Kernels; heap: Heap; lanes: number } {
+export function runtime(): { kernels: Kernels; heap: Heap; lanes: number; workspace: { ptr: number; bytes: number } } {
   if (!current) {
     throw new DiceWasmError(
       "NOT_INITIALIZED",
       "dice-wasm is not initialised: call `await init()` once before any loss.",
     );
   }
-  return {
-    kernels: current.kernels,
-    heap: current.heap,
-    lanes: current.backend === "simd" ? 4 : 1,
-  };
+  return { ...current, lanes: current.backend === "simd" ? 4 : 1 };
 }
 
 const PAGE = 65536;

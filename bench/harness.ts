@@ -1,0 +1,81 @@
+// A thin layer over tinybench: groups of contenders run in the same process,
+// each checked before it is timed, reported as median time, throughput, and a
+// ratio to a peer measured in the same run (the machine is shared and noisy).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { Bench } from "tinybench";
+
+export interface Contender {
+  name: string;
+  run: () => unknown;
+  /** throws if the contender's answer is wrong; runs once before timing */
+  check?: () => void;
+}
+
+export interface Group {
+  title: string;
+  /** voxels processed per call, and bytes read per call */
+  voxels: number;
+  bytes: number;
+  /** name of the contender the ratios are taken against */
+  peer: string;
+  contenders: Contender[];
+}
+
+export interface Row {
+  name: string;
+  medianMs: number;
+  gvoxelsPerS: number;
+  gbPerS: number;
+  ratioToPeer: number;
+}
+
+export async function runGroup(group: Group, time = 1500): Promise<Row[]> {
+  for (const c of group.contenders) c.check?.();
+  const bench = new Bench({ time, warmupTime: 300, iterations: 5, warmupIterations: 2 });
+  for (const c of group.contenders) bench.add(c.name, c.run);
+  await bench.run();
+  const medians = new Map<string, number>();
+  for (const task of bench.tasks) {
+    const r = task.result;
+    if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
+    medians.set(task.name, r.latency.p50);
+  }
+  const peer = medians.get(group.peer)!;
+  const rows = group.contenders.map(({ name }) => {
+    const ms = medians.get(name)!;
+    return {
+      name,
+      medianMs: ms,
+      gvoxelsPerS: group.voxels / ms / 1e6,
+      gbPerS: group.bytes / ms / 1e6,
+      ratioToPeer: peer / ms,
+    };
+  });
+  console.log(`\n${group.title}`);
+  console.table(
+    rows.map((r) => ({
+      contender: r.name,
+      "median ms": r.medianMs.toFixed(2),
+      "Gvoxel/s": r.gvoxelsPerS.toFixed(3),
+      "GB/s": r.gbPerS.toFixed(2),
+      [`× ${group.peer}`]: r.ratioToPeer.toFixed(2),
+    })),
+  );
+  return rows;
+}
+
+export function saveResults(name: string, groups: Array<{ group: Group; rows: Row[] }>): string {
+  mkdirSync("bench/results", { recursive: true });
+  const file = `bench/results/${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  const env = { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString() };
+  const body = groups.map(({ group, rows }) => ({
+    title: group.title,
+    peer: group.peer,
+    voxels: group.voxels,
+    bytes: group.bytes,
+    rows,
+  }));
+  writeFileSync(file, JSON.stringify({ env, groups: body }, null, 2));
+  return file;
+}

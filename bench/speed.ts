@@ -1,0 +1,122 @@
+// npm run bench: the statistics kernels against the memory-bandwidth ceiling (a
+// plain f32x4 sum over the same bytes) and against a plain JS float64 loop.
+import { createVolume, diceLoss, init, overlapStats } from "../src/index.js";
+import { runtime } from "../src/runtime.js";
+import { syntheticVolume } from "../src/synthetic.js";
+import { type Group, type Row, runGroup, saveResults } from "./harness.js";
+
+const SIDE = Number(process.env.BENCH_SIDE ?? 256);
+const N = SIDE ** 3;
+await init();
+const { kernels } = runtime();
+const results: Array<{ group: Group; rows: Row[] }> = [];
+
+function close(a: number, b: number, what: string): void {
+  if (!(Math.abs(a - b) <= 1e-5 * Math.abs(b))) throw new Error(`${what}: ${a} vs ${b}`);
+}
+
+function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < p.length; i++) {
+    const pi = p[i]!;
+    const gi = t[i]!;
+    tp += pi * gi;
+    fp += pi * (1 - gi);
+    fn += (1 - pi) * gi;
+  }
+  return [tp, fp, fn];
+}
+
+// --- one class, float mask, data already in wasm memory -----------------------
+{
+  const both = createVolume(2 * N); // p then t, so that the ceiling reads exactly these bytes
+  const view = both.array;
+  for (let i = 0; i < N; i++) {
+    view[i] = Math.random();
+    view[N + i] = Math.random() < 0.3 ? 1 : 0;
+  }
+  const p = view.subarray(0, N);
+  const t = view.subarray(N);
+  const shape = [1, SIDE, SIDE, SIDE, 1];
+  const [tp] = jsStats(p, t);
+  const group: Group = {
+    title: `Statistics, ${SIDE}³ voxels, 1 class, float mask, in wasm memory (${(8 * N) / 2 ** 20} MiB read)`,
+    voxels: N,
+    bytes: 8 * N,
+    peer: "plain f32x4 sum (ceiling)",
+    contenders: [
+      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(both.byteOffset, 2 * N) },
+      {
+        name: "dice-wasm overlapStats",
+        run: () => overlapStats(p, t, { shape }),
+        check: () => close(overlapStats(p, t, { shape }).tp[0]!, tp, "tp"),
+      },
+    ],
+  };
+  results.push({ group, rows: await runGroup(group) });
+
+  // --- the same from ordinary JS arrays (streamed, copy included) ------------
+  const jp = p.slice();
+  const jt = t.slice();
+  const copyGroup: Group = {
+    title: `Statistics, ${SIDE}³ voxels, 1 class, float mask, from JS Float32Arrays (copy included)`,
+    voxels: N,
+    bytes: 8 * N,
+    peer: "plain f32x4 sum (ceiling)",
+    contenders: [
+      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(both.byteOffset, 2 * N) },
+      {
+        name: "dice-wasm overlapStats",
+        run: () => overlapStats(jp, jt, { shape }),
+        check: () => close(overlapStats(jp, jt, { shape }).tp[0]!, tp, "tp"),
+      },
+      { name: "JS float64 loop", run: () => jsStats(jp, jt), check: () => close(jsStats(jp, jt)[0], tp, "tp") },
+    ],
+  };
+  results.push({ group: copyGroup, rows: await runGroup(copyGroup) });
+  both.free();
+}
+
+// --- four classes, channels-last, uint8 label map, in wasm memory ------------
+{
+  const C = 4;
+  const floats = C * N + N / 4; // predictions, then one byte a voxel
+  const all = createVolume(floats);
+  const { logits, labels } = syntheticVolume({ size: [SIDE, SIDE, SIDE], classes: C, seed: 3 });
+  const probs = all.array.subarray(0, C * N);
+  for (let v = 0; v < N; v++) {
+    let total = 0;
+    for (let c = 0; c < C; c++) total += Math.exp(logits[v * C + c]!);
+    for (let c = 0; c < C; c++) probs[v * C + c] = Math.exp(logits[v * C + c]!) / total;
+  }
+  const map = new Uint8Array(all.array.buffer, all.byteOffset + 4 * C * N, N);
+  map.set(labels);
+  const shape = [1, SIDE, SIDE, SIDE, C];
+  const opts = { shape, toOnehotY: true };
+  let tp0 = 0;
+  for (let v = 0; v < N; v++) if (map[v] === 0) tp0 += probs[v * C]!;
+  const group: Group = {
+    title: `Statistics, ${SIDE}³ voxels, 4 classes channels-last, uint8 labels, in wasm memory`,
+    voxels: N,
+    bytes: 4 * floats,
+    peer: "plain f32x4 sum (ceiling)",
+    contenders: [
+      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(all.byteOffset, floats) },
+      {
+        name: "dice-wasm overlapStats",
+        run: () => overlapStats(probs, map, opts),
+        check: () => close(overlapStats(probs, map, opts).tp[0]!, tp0, "tp of class 0"),
+      },
+      {
+        name: "dice-wasm diceLoss softmax + grad",
+        run: () => diceLoss(logits, labels, { ...opts, softmax: true, grad: true }),
+      },
+    ],
+  };
+  results.push({ group, rows: await runGroup(group) });
+  all.free();
+}
+
+console.log(`\nresults: ${saveResults("speed", results)}`);
