@@ -5,7 +5,7 @@
 // a ± h on either side of p = g, the mean of both at a tie). `dprob*` writes
 // dL/dp for one class plane; `chain` takes it through the activation back to the
 // input's layout.
-import { abs, add, div, labelIs, loadF, lt1, mul, scatterF, splat, sub, width } from "./lanes";
+import { abs, add, div, labelMask, loadF, lt1, mul, one, scatterF, splat, sub, width } from "./lanes";
 import { expNonPositive } from "./math";
 import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, loadVoxels } from "./probabilities";
 
@@ -17,7 +17,7 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, loadVoxels } from "./probabilities"
   const W = width<V>();
   for (let i = i0; i + W <= i1; i += W) {
     const pi = loadF<V>(p + (<usize>i << 2));
-    const gi = isMask ? loadF<V>(t + (<usize>i << 2)) : labelIs<V, T>(t + <usize>i * sizeof<T>(), cls);
+    const gi = isMask ? loadF<V>(t + (<usize>i << 2)) : one<V>(labelMask<V, T>(t + <usize>i * sizeof<T>(), cls));
     const d = sub<V>(pi, gi);
     const sign = sub<V>(lt1<V>(gi, pi), lt1<V>(pi, gi));
     let r = add<V>(splat<V>(a), mul<V>(splat<V>(b), gi));

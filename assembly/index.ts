@@ -1,6 +1,9 @@
 // The kernels. Pure functions of pointers (bytes) and counts (elements): no
 // allocation, no static data, no memory growth; the host owns memory layout.
 export { activate } from "./probabilities";
-export { statsMask, statsLabelU8, statsLabelU16, statsLabelI32, statsLabelF32 } from "./stats";
+export {
+  statsMask, statsLabelU8, statsLabelU16, statsLabelI32, statsLabelF32,
+  statsInterleavedU8, statsInterleavedU16, statsInterleavedI32, statsInterleavedF32,
+} from "./stats";
 export { dprobMask, dprobLabelU8, dprobLabelU16, dprobLabelI32, dprobLabelF32, chain } from "./backward";
 export { sumPlain } from "./baseline";

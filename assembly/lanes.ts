@@ -163,21 +163,65 @@
 }
 
 /**
- * 1.0 in the lanes whose label (type T, W of them at `ptr`, bytes) equals `cls`.
- * Integer labels are compared as i32 so that any class id works for any width.
+ * Label masks. In the SIMD build a mask lane is all ones or all zeros (so that
+ * selecting is one bitwise op); in the scalar build it is 1.0 or 0.0 (so that
+ * selecting is one exact multiply). Use them only through keep, drop and one.
  */
 // @ts-ignore: decorator
-@inline export function labelIs<V, T>(ptr: usize, cls: i32): V {
+@inline export function labelMask<V, T>(ptr: usize, cls: i32): V {
   if (isVector<V>()) {
-    let eq: v128;
-    if (isFloat<T>()) eq = f32x4.eq(v128.load(ptr), f32x4.splat(<f32>cls));
-    else if (sizeof<T>() == 1) {
-      const l = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(ptr)));
-      eq = i32x4.eq(l, i32x4.splat(cls));
-    } else if (sizeof<T>() == 2) eq = i32x4.eq(i32x4.extend_low_i16x8_u(v128.load64_zero(ptr)), i32x4.splat(cls));
-    else eq = i32x4.eq(v128.load(ptr), i32x4.splat(cls));
-    return v128.and(eq, f32x4.splat(1));
+    if (isFloat<T>()) return f32x4.eq(v128.load(ptr), f32x4.splat(<f32>cls));
+    if (sizeof<T>() == 1) {
+      return i32x4.eq(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(ptr))), i32x4.splat(cls));
+    }
+    if (sizeof<T>() == 2) return i32x4.eq(i32x4.extend_low_i16x8_u(v128.load64_zero(ptr)), i32x4.splat(cls));
+    return i32x4.eq(v128.load(ptr), i32x4.splat(cls));
   }
   if (isFloat<T>()) return select<f32>(1, 0, load<f32>(ptr) == <f32>cls) as V;
   return select<f32>(1, 0, <i32>load<T>(ptr) == cls) as V;
+}
+
+/**
+ * SIMD only: the mask of one f32x4 of a channels-last volume with C = 4 (one
+ * voxel, classes 0–3 in the lanes) or C = 2 (two voxels, classes 0 1 0 1),
+ * against the labels at `ptr`.
+ */
+// @ts-ignore: decorator
+@inline export function interleavedMask<T>(ptr: usize, numClasses: i32): v128 {
+  if (numClasses == 4) return i32x4.eq(i32x4.splat(labelAt<T>(ptr, 0)), i32x4(0, 1, 2, 3));
+  const pair = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(labelAt<T>(ptr, 0)), 2, labelAt<T>(ptr, 1)), 3, labelAt<T>(ptr, 1));
+  return i32x4.eq(pair, i32x4(0, 1, 0, 1));
+}
+
+/** Label k at `ptr` as i32 (a float label that is not whole becomes a non-class). */
+// @ts-ignore: decorator
+@inline function labelAt<T>(ptr: usize, k: i32): i32 {
+  if (isFloat<T>()) {
+    const l = load<f32>(ptr + (<usize>k << 2));
+    return l == Mathf.floor(l) && l >= 0 && l < 2147483648 ? <i32>l : -1;
+  }
+  return <i32>load<T>(ptr + <usize>k * sizeof<T>());
+}
+
+/** x where the mask is set, else 0. */
+// @ts-ignore: decorator
+@inline export function keep<V>(x: V, m: V): V {
+  if (isVector<V>()) return v128.and(x, m);
+  // @ts-ignore: V is f32 here
+  return x * m;
+}
+
+/** x where the mask is clear, else 0. */
+// @ts-ignore: decorator
+@inline export function drop<V>(x: V, m: V): V {
+  if (isVector<V>()) return v128.andnot(x, m);
+  // @ts-ignore: V is f32 here
+  return x * (1 - m);
+}
+
+/** 1.0 where the mask is set, else 0.0. */
+// @ts-ignore: decorator
+@inline export function one<V>(m: V): V {
+  if (isVector<V>()) return v128.and(m, f32x4.splat(1));
+  return m;
 }

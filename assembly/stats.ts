@@ -8,22 +8,29 @@
 // Each term is non-negative for p, g ∈ [0, 1], so compensated summation gives a
 // relative error bounded independently of n:
 //   - a term is rounded at most twice (1−g, then the product): ≤ 2u;
-//   - a mini-block of 4 vectors is added pairwise in float32: ≤ 2u;
+//   - a mini-block of 8 vectors is added pairwise in float32: ≤ 3u;
 //   - mini-block sums enter a Kahan sum per lane: ≤ 2u + O(m·u²), m ≤ 2^12 per call;
 //   - lane totals are widened to float64 and added to the caller's block.
-// So |error| ≤ 6u·(true sum) + tiny, with u = 2^-24: three float32 ulps. The
-// mini-block makes Kahan's latency-bound dependency chain 4× shorter, which is
-// what lets this kernel run at memory bandwidth.
+// So |error| ≤ 7u·(true sum) + tiny, with u = 2^-24: 3.5 float32 ulps. The
+// mini-block makes Kahan's dependency chain 8× shorter and amortises its four
+// operations, which is what lets this kernel run at memory bandwidth.
 //
 // Label maps are read as they are (1, 2 or 4 bytes a voxel) and compared with the
-// class id. `count` is exact (whole numbers far below 2^24 per lane), so labels
-// that match no class — out of range, negative, fractional, NaN — show up for free:
-// the counts over all classes fall short of the voxel count.
-import { add, labelIs, lane, mul, pmax, pmin, splat, sub, width } from "./lanes";
+// class id; the 0/1 target then selects terms with bitwise ops, so tp, fp and the
+// count have exact terms. `count` is exact (whole numbers far below 2^24 per lane),
+// so labels that match no class — out of range, negative, fractional, NaN — show up
+// for free: the counts over all classes fall short of the voxel count. With labels
+// the soft-label terms equal the hard ones (for p in [0, 1]), so both use the latter.
+import { add, drop, interleavedMask, keep, labelMask, lane, mul, one, pmax, pmin, splat, sub, width } from "./lanes";
 
 export const MODE_HARD = 0;
 export const MODE_SOFT = 1;
 export const MODE_SQUARED = 2;
+
+/** What the target is: a float mask, labels (W a vector), or labels of interleaved classes. */
+const MASK = 0;
+const LABELS = 1;
+const INTERLEAVED = 2;
 
 const TP = 0;
 const FP = 1;
@@ -58,11 +65,29 @@ const COUNT = 4;
   return add<V>(add<V>(a, b), add<V>(c, d));
 }
 
-/** Target lanes at element i: the mask itself, or 1.0 where the label equals `cls`. */
+/** Targets of the vector at element offset j of `t`: the mask itself (float), or a label mask. */
 // @ts-ignore: decorator
-@inline function targetAt<V, T>(t: usize, i: i32, cls: i32, isMask: bool): V {
-  if (isMask) return load<V>(t + (<usize>i << 2));
-  return labelIs<V, T>(t + <usize>i * sizeof<T>(), cls);
+@inline function targetAt<V, T>(t: usize, j: i32, cls: i32, kind: i32, numClasses: i32): V {
+  if (kind == MASK) return load<V>(t + (<usize>j << 2));
+  if (isVector<V>()) {
+    if (kind == INTERLEAVED) return interleavedMask<T>(t + <usize>(j / numClasses) * sizeof<T>(), numClasses);
+  }
+  return labelMask<V, T>(t + <usize>j * sizeof<T>(), cls);
+}
+
+/** The tp, fp, fn or se term of a vector: from p and g for masks, by selection for labels. */
+// @ts-ignore: decorator
+@inline function term<V>(k: i32, p: V, g: V, kind: i32, mode: i32): V {
+  if (kind == MASK) {
+    if (k == TP) return tpTerm<V>(p, g, mode);
+    if (k == FP) return fpTerm<V>(p, g, mode);
+    if (k == FN) return fnTerm<V>(p, g, mode);
+    return seTerm<V>(p, g);
+  }
+  if (k == TP) return keep<V>(p, g);
+  if (k == FP) return drop<V>(p, g);
+  if (k == FN) return keep<V>(sub<V>(splat<V>(1), p), g);
+  return seTerm<V>(p, one<V>(g));
 }
 
 /** Byte offset of stat k, lane j in the output block (float64[5][W]). */
@@ -76,9 +101,26 @@ const COUNT = 4;
   store<f64>(slot<V>(out, k, j), load<f64>(slot<V>(out, k, j)) + x);
 }
 
-/** Adds the statistics of n elements to the float64[5][W] block at `out`. */
+/** Pairwise sum of stat k's terms over a mini-block of 8 vectors. */
 // @ts-ignore: decorator
-@inline function accumulate<V, T>(p: usize, t: usize, n: i32, cls: i32, isMask: bool, mode: i32, out: usize): void {
+@inline function block8<V>(
+  k: i32, p0: V, p1: V, p2: V, p3: V, p4: V, p5: V, p6: V, p7: V,
+  g0: V, g1: V, g2: V, g3: V, g4: V, g5: V, g6: V, g7: V, kind: i32, mode: i32,
+): V {
+  return add<V>(
+    sum4<V>(term<V>(k, p0, g0, kind, mode), term<V>(k, p1, g1, kind, mode), term<V>(k, p2, g2, kind, mode), term<V>(k, p3, g3, kind, mode)),
+    sum4<V>(term<V>(k, p4, g4, kind, mode), term<V>(k, p5, g5, kind, mode), term<V>(k, p6, g6, kind, mode), term<V>(k, p7, g7, kind, mode)),
+  );
+}
+
+/**
+ * Adds the statistics of n elements to the float64[5][W] block at `out`.
+ * Lane j only ever sees elements ≡ j (mod W).
+ */
+// @ts-ignore: decorator
+@inline function accumulate<V, T>(
+  p: usize, t: usize, n: i32, cls: i32, numClasses: i32, kind: i32, mode: i32, out: usize,
+): void {
   const W = width<V>();
   let tpS = splat<V>(0), tpC = splat<V>(0);
   let fpS = splat<V>(0), fpC = splat<V>(0);
@@ -86,39 +128,50 @@ const COUNT = 4;
   let seS = splat<V>(0), seC = splat<V>(0);
   let count = splat<V>(0);
   let i = 0;
-  // walking pointers with constant offsets keep address arithmetic out of the loop
+  // a walking pointer with constant offsets keeps address arithmetic out of the loop
   let pi = p;
-  let ti = t;
-  for (; i + 4 * W <= n; i += 4 * W) {
+  for (; i + 8 * W <= n; i += 8 * W) {
     const p0 = load<V>(pi);
     const p1 = load<V>(pi, sizeof<V>());
     const p2 = load<V>(pi, 2 * sizeof<V>());
     const p3 = load<V>(pi, 3 * sizeof<V>());
-    const g0 = targetAt<V, T>(ti, 0, cls, isMask);
-    const g1 = targetAt<V, T>(ti, W, cls, isMask);
-    const g2 = targetAt<V, T>(ti, 2 * W, cls, isMask);
-    const g3 = targetAt<V, T>(ti, 3 * W, cls, isMask);
-    pi += 4 * sizeof<V>();
-    ti += <usize>(4 * W) * (isMask ? 4 : sizeof<T>());
-    if (!isMask) count = add<V>(count, sum4<V>(g0, g1, g2, g3));
+    const p4 = load<V>(pi, 4 * sizeof<V>());
+    const p5 = load<V>(pi, 5 * sizeof<V>());
+    const p6 = load<V>(pi, 6 * sizeof<V>());
+    const p7 = load<V>(pi, 7 * sizeof<V>());
+    pi += 8 * sizeof<V>();
+    const g0 = targetAt<V, T>(t, i, cls, kind, numClasses);
+    const g1 = targetAt<V, T>(t, i + W, cls, kind, numClasses);
+    const g2 = targetAt<V, T>(t, i + 2 * W, cls, kind, numClasses);
+    const g3 = targetAt<V, T>(t, i + 3 * W, cls, kind, numClasses);
+    const g4 = targetAt<V, T>(t, i + 4 * W, cls, kind, numClasses);
+    const g5 = targetAt<V, T>(t, i + 5 * W, cls, kind, numClasses);
+    const g6 = targetAt<V, T>(t, i + 6 * W, cls, kind, numClasses);
+    const g7 = targetAt<V, T>(t, i + 7 * W, cls, kind, numClasses);
+    if (kind != MASK) {
+      count = add<V>(count, add<V>(
+        sum4<V>(one<V>(g0), one<V>(g1), one<V>(g2), one<V>(g3)),
+        sum4<V>(one<V>(g4), one<V>(g5), one<V>(g6), one<V>(g7)),
+      ));
+    }
     // Kahan: y = x − c; s' = s + y; c = (s' − s) − y
-    let x = sum4<V>(tpTerm<V>(p0, g0, mode), tpTerm<V>(p1, g1, mode), tpTerm<V>(p2, g2, mode), tpTerm<V>(p3, g3, mode));
+    let x = block8<V>(TP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
     let y = sub<V>(x, tpC);
     let s = add<V>(tpS, y);
     tpC = sub<V>(sub<V>(s, tpS), y);
     tpS = s;
-    x = sum4<V>(fpTerm<V>(p0, g0, mode), fpTerm<V>(p1, g1, mode), fpTerm<V>(p2, g2, mode), fpTerm<V>(p3, g3, mode));
+    x = block8<V>(FP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
     y = sub<V>(x, fpC);
     s = add<V>(fpS, y);
     fpC = sub<V>(sub<V>(s, fpS), y);
     fpS = s;
-    x = sum4<V>(fnTerm<V>(p0, g0, mode), fnTerm<V>(p1, g1, mode), fnTerm<V>(p2, g2, mode), fnTerm<V>(p3, g3, mode));
+    x = block8<V>(FN, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
     y = sub<V>(x, fnC);
     s = add<V>(fnS, y);
     fnC = sub<V>(sub<V>(s, fnS), y);
     fnS = s;
     if (mode == MODE_SQUARED) {
-      x = sum4<V>(seTerm<V>(p0, g0), seTerm<V>(p1, g1), seTerm<V>(p2, g2), seTerm<V>(p3, g3));
+      x = block8<V>(SE, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
       y = sub<V>(x, seC);
       s = add<V>(seS, y);
       seC = sub<V>(sub<V>(s, seS), y);
@@ -133,59 +186,93 @@ const COUNT = 4;
     addTo<V>(out, COUNT, j, lane<V>(count, j));
   }
   // Less than a mini-block left: one element at a time, each term added in
-  // float64 to lane (i mod W), so lane j still only sees elements ≡ j (mod W).
+  // float64 to lane (i mod W).
   for (; i < n; i++) {
     const pk = load<f32>(p + (<usize>i << 2));
-    const gi = targetAt<f32, T>(t, i, cls, isMask);
+    let g: f32;
+    if (kind == MASK) g = load<f32>(t + (<usize>i << 2));
+    else if (kind == LABELS) g = labelMask<f32, T>(t + <usize>i * sizeof<T>(), cls);
+    else g = labelMask<f32, T>(t + <usize>(i / numClasses) * sizeof<T>(), i % numClasses);
     const j = i & (W - 1);
-    addTo<V>(out, TP, j, <f64>tpTerm<f32>(pk, gi, mode));
-    addTo<V>(out, FP, j, <f64>fpTerm<f32>(pk, gi, mode));
-    addTo<V>(out, FN, j, <f64>fnTerm<f32>(pk, gi, mode));
-    if (mode == MODE_SQUARED) addTo<V>(out, SE, j, <f64>seTerm<f32>(pk, gi));
-    if (!isMask) addTo<V>(out, COUNT, j, <f64>gi);
+    addTo<V>(out, TP, j, <f64>term<f32>(TP, pk, g, kind, mode));
+    addTo<V>(out, FP, j, <f64>term<f32>(FP, pk, g, kind, mode));
+    addTo<V>(out, FN, j, <f64>term<f32>(FN, pk, g, kind, mode));
+    if (mode == MODE_SQUARED) addTo<V>(out, SE, j, <f64>term<f32>(SE, pk, g, kind, mode));
+    if (kind != MASK) addTo<V>(out, COUNT, j, <f64>g);
   }
 }
 
 // @ts-ignore: decorator
-@inline function stats<T>(p: usize, t: usize, n: i32, cls: i32, isMask: bool, mode: i32, out: usize): void {
-  // one specialised loop per (lane type, mode)
-  if (ASC_FEATURE_SIMD) {
-    if (mode == MODE_SOFT) accumulate<v128, T>(p, t, n, cls, isMask, MODE_SOFT, out);
-    else if (mode == MODE_SQUARED) accumulate<v128, T>(p, t, n, cls, isMask, MODE_SQUARED, out);
-    else accumulate<v128, T>(p, t, n, cls, isMask, MODE_HARD, out);
-  } else {
-    if (mode == MODE_SOFT) accumulate<f32, T>(p, t, n, cls, isMask, MODE_SOFT, out);
-    else if (mode == MODE_SQUARED) accumulate<f32, T>(p, t, n, cls, isMask, MODE_SQUARED, out);
-    else accumulate<f32, T>(p, t, n, cls, isMask, MODE_HARD, out);
-  }
+@inline function statsOf<V, T>(p: usize, t: usize, n: i32, cls: i32, numClasses: i32, kind: i32, mode: i32, out: usize): void {
+  // one specialised loop per mode
+  if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, numClasses, kind, MODE_SOFT, out);
+  else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, numClasses, kind, MODE_SQUARED, out);
+  else accumulate<V, T>(p, t, n, cls, numClasses, kind, MODE_HARD, out);
+}
+
+// @ts-ignore: decorator
+@inline function stats<T>(p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize): void {
+  if (ASC_FEATURE_SIMD) statsOf<v128, T>(p, t, n, cls, 0, kind, mode, out);
+  else statsOf<f32, T>(p, t, n, cls, 0, kind, mode, out);
 }
 
 /**
  * Adds the statistics of n probabilities at `p` against the float mask at `t`
  * (bytes; n elements each, contiguous) to the float64[5][W] block at `out`
  * (stats tp, fp, fn, se, count; W = 4 lanes in the SIMD build, 1 in the scalar).
- * Lane j holds elements i ≡ j (mod W). mode: 0 hard, 1 soft labels, 2 hard + se.
+ * Lane j holds elements i ≡ j (mod W), so a channels-last chunk with C dividing
+ * W keeps class j mod C in lane j. mode: 0 hard, 1 soft labels, 2 hard + se.
  */
 export function statsMask(p: usize, t: usize, n: i32, mode: i32, out: usize): void {
-  stats<f32>(p, t, n, 0, true, mode, out);
+  stats<f32>(p, t, n, 0, MASK, mode, out);
 }
 
 /** As statsMask for class `cls` against n labels of type u8 at `t`; also counts matches. */
 export function statsLabelU8(p: usize, t: usize, n: i32, cls: i32, mode: i32, out: usize): void {
-  stats<u8>(p, t, n, cls, false, mode, out);
+  stats<u8>(p, t, n, cls, LABELS, mode, out);
 }
 
 /** As statsLabelU8, for u16 labels. */
 export function statsLabelU16(p: usize, t: usize, n: i32, cls: i32, mode: i32, out: usize): void {
-  stats<u16>(p, t, n, cls, false, mode, out);
+  stats<u16>(p, t, n, cls, LABELS, mode, out);
 }
 
 /** As statsLabelU8, for i32 labels. */
 export function statsLabelI32(p: usize, t: usize, n: i32, cls: i32, mode: i32, out: usize): void {
-  stats<i32>(p, t, n, cls, false, mode, out);
+  stats<i32>(p, t, n, cls, LABELS, mode, out);
 }
 
 /** As statsLabelU8, for f32 labels (a fractional label matches no class). */
 export function statsLabelF32(p: usize, t: usize, n: i32, cls: i32, mode: i32, out: usize): void {
-  stats<f32>(p, t, n, cls, false, mode, out);
+  stats<f32>(p, t, n, cls, LABELS, mode, out);
+}
+
+// @ts-ignore: decorator
+@inline function interleaved<T>(p: usize, t: usize, n: i32, numClasses: i32, mode: i32, out: usize): void {
+  // needs lanes, so the scalar build never calls it (it deinterleaves instead)
+  if (ASC_FEATURE_SIMD) statsOf<v128, T>(p, t, n, 0, numClasses, INTERLEAVED, mode, out);
+}
+
+/**
+ * SIMD build: statistics of a channels-last chunk with numClasses = 2 or 4,
+ * n = voxels × numClasses probabilities at `p` against voxels labels at `t`,
+ * all classes at once (lane j holds class j mod numClasses).
+ */
+export function statsInterleavedU8(p: usize, t: usize, n: i32, numClasses: i32, mode: i32, out: usize): void {
+  interleaved<u8>(p, t, n, numClasses, mode, out);
+}
+
+/** As statsInterleavedU8, for u16 labels. */
+export function statsInterleavedU16(p: usize, t: usize, n: i32, numClasses: i32, mode: i32, out: usize): void {
+  interleaved<u16>(p, t, n, numClasses, mode, out);
+}
+
+/** As statsInterleavedU8, for i32 labels. */
+export function statsInterleavedI32(p: usize, t: usize, n: i32, numClasses: i32, mode: i32, out: usize): void {
+  interleaved<i32>(p, t, n, numClasses, mode, out);
+}
+
+/** As statsInterleavedU8, for f32 labels. */
+export function statsInterleavedF32(p: usize, t: usize, n: i32, numClasses: i32, mode: i32, out: usize): void {
+  interleaved<f32>(p, t, n, numClasses, mode, out);
 }

@@ -32,6 +32,7 @@ export interface RawStats {
   nonFinite: number;
 }
 
+/** (p, t, n, cls or numClasses, mode, out) */
 type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
 type DprobKernel = (
   p: number,
@@ -45,17 +46,30 @@ type DprobKernel = (
   dp: number,
 ) => void;
 
-function labelKernels(kernels: Kernels, dtype: LabelDtype): { stats: StatsKernel; dprob: DprobKernel } {
+function labelKernels(
+  k: Kernels,
+  dtype: LabelDtype,
+): { stats: StatsKernel; interleaved: StatsKernel; dprob: DprobKernel } {
   switch (dtype) {
     case "uint8":
-      return { stats: kernels.statsLabelU8, dprob: kernels.dprobLabelU8 };
+      return { stats: k.statsLabelU8, interleaved: k.statsInterleavedU8, dprob: k.dprobLabelU8 };
     case "uint16":
-      return { stats: kernels.statsLabelU16, dprob: kernels.dprobLabelU16 };
+      return { stats: k.statsLabelU16, interleaved: k.statsInterleavedU16, dprob: k.dprobLabelU16 };
     case "int32":
-      return { stats: kernels.statsLabelI32, dprob: kernels.dprobLabelI32 };
+      return { stats: k.statsLabelI32, interleaved: k.statsInterleavedI32, dprob: k.dprobLabelI32 };
     case "float32":
-      return { stats: kernels.statsLabelF32, dprob: kernels.dprobLabelF32 };
+      return { stats: k.statsLabelF32, interleaved: k.statsInterleavedF32, dprob: k.dprobLabelF32 };
   }
+}
+
+/**
+ * Channels-last data with 2 or 4 classes and no activation is read as it lies:
+ * an f32x4 then holds whole voxels, lane j class j mod C, so no class planes
+ * need to be made (SIMD build only: the scalar build has one lane).
+ */
+function readsInterleaved(problem: Problem, lanes: number): boolean {
+  const { C, layout, act } = problem;
+  return lanes === 4 && layout === "channels-last" && (C === 2 || C === 4) && act === ACT_NONE;
 }
 
 /** A chunk of voxels [v0, v0 + nv) of batch item b, located in wasm memory. */
@@ -89,7 +103,11 @@ class Stream {
   private f32!: Float32Array;
   nonFinite = 0;
 
-  constructor(readonly problem: Problem) {
+  constructor(
+    readonly problem: Problem,
+    /** leave channels-last chunks interleaved (see readsInterleaved) */
+    readonly interleaved = false,
+  ) {
     const { kernels, lanes } = runtime();
     this.kernels = kernels;
     const { C } = problem;
@@ -147,7 +165,7 @@ class Stream {
     const [x, vs, cs] = this.locate(this.problem.input, b, v0, nv, this.x);
     let p = x;
     let ps = cs;
-    if (act !== ACT_NONE || vs !== 1) {
+    if (!this.interleaved && (act !== ACT_NONE || vs !== 1)) {
       this.nonFinite += this.kernels.activate(x, vs, cs, nv, C, act, this.pbuf, this.V);
       p = this.pbuf;
       ps = this.V;
@@ -168,7 +186,7 @@ class Stream {
       const [tx, tvs, tcs] = this.locate(target.source, b, v0, nv, this.t);
       t = tx;
       ts = tcs;
-      if (tvs !== 1) {
+      if (tvs !== 1 && !this.interleaved) {
         this.kernels.activate(tx, tvs, tcs, nv, C, ACT_NONE, this.tp, this.V);
         t = this.tp;
         ts = this.V;
@@ -189,9 +207,10 @@ class Stream {
 export function computeStats(problem: Problem): RawStats {
   const { B, C, mode, target } = problem;
   const { lanes } = runtime();
-  const stream = new Stream(problem);
+  const interleaved = readsInterleaved(problem, lanes);
+  const stream = new Stream(problem, interleaved);
   const k = stream.kernels;
-  const label = target.kind === "label" ? labelKernels(k, target.dtype).stats : undefined;
+  const labels = target.kind === "label" ? labelKernels(k, target.dtype) : undefined;
   const stats: RawStats = {
     tp: new Float64Array(B * C),
     fp: new Float64Array(B * C),
@@ -200,30 +219,37 @@ export function computeStats(problem: Problem): RawStats {
     count: new Float64Array(B * C),
     nonFinite: 0,
   };
+  const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count];
   const block = STATS * lanes;
   const out = new Float64Array(stream.heapF32.buffer, stream.out, C * block);
   out.fill(0);
-  let lastB = 0;
+  /** Adds the lane totals of batch item b into its statistics, and clears them. */
   const flush = (b: number) => {
-    const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count];
     for (let c = 0; c < C; c++) {
       for (let s = 0; s < STATS; s++) {
         let total = 0;
-        for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
+        if (interleaved) for (let j = c; j < lanes; j += C) total += out[s * lanes + j]!;
+        else for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
         fields[s]![b * C + c] = total;
       }
     }
     out.fill(0);
   };
+  let lastB = 0;
   for (const ch of stream.chunks()) {
     if (ch.b !== lastB) {
       flush(lastB);
       lastB = ch.b;
     }
+    if (interleaved) {
+      if (labels) labels.interleaved(ch.x, ch.t, ch.nv * C, C, mode, stream.out);
+      else k.statsMask(ch.x, ch.t, ch.nv * C, mode, stream.out);
+      continue;
+    }
     for (let c = 0; c < C; c++) {
       const p = ch.p + c * ch.ps * 4;
       const dst = stream.out + c * block * 8;
-      if (label) label(p, ch.t, ch.nv, c, mode, dst);
+      if (labels) labels.stats(p, ch.t, ch.nv, c, mode, dst);
       else k.statsMask(p, ch.t + c * ch.ts * 4, ch.nv, mode, dst);
     }
   }

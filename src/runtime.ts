@@ -21,6 +21,10 @@ export interface Kernels {
   statsLabelU16(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
   statsLabelI32(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
   statsLabelF32(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
+  statsInterleavedU8(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
+  statsInterleavedU16(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
+  statsInterleavedI32(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
+  statsInterleavedF32(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
   dprobMask(p: number, t: number, n: number, a: number, b: number, k: number, h: number, dp: number): void;
   dprobLabelU8(
     p: number,

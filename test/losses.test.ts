@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { DiceOptions, GeneralizedDiceOptions, LossResult, TverskyOptions } from "../src/index.js";
 import { diceLoss, generalizedDiceLoss, tverskyLoss } from "../src/index.js";
 import { type ReferenceKind, referenceGradient, referenceLoss } from "../src/reference/losses.js";
-import { BUILDS, labels, oneHot, relMaxError, shapeOf, uniform, useBuild } from "./helpers.js";
+import { BUILDS, gradError, labels, oneHot, relMaxError, shapeOf, uniform, useBuild } from "./helpers.js";
 
 type Layout = "channels-last" | "channels-first";
 type AnyOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
@@ -200,5 +200,32 @@ describe.each(BUILDS)("gradients vs central differences (simd: $simd)", (build) 
     const o = options(c, { softLabel: true });
     const { grad } = run(kind, input, target, { ...o, grad: true });
     expect(relMaxError(grad!, referenceGradient(kind, input, target, o))).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe.each(BUILDS)("channels-last with 2 and 4 classes, read interleaved (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+
+  it.each([2, 4])("C = %i: values and gradients for masks and every label type", (C) => {
+    const S = 37;
+    const input = uniform(B * S * C, C);
+    const map = labels(Int32Array, B * S, C, C + 1);
+    const targets = [
+      oneHot(map, B, S, C, "channels-last"),
+      Uint8Array.from(map),
+      Uint16Array.from(map),
+      map,
+      Float32Array.from(map),
+    ];
+    for (const target of targets) {
+      const toOnehotY = target.length === B * S;
+      for (const variant of VARIANTS.filter((v) => !v.options.weight)) {
+        const o = { shape: [B, S, C], toOnehotY, ...variant.options } as AnyOptions;
+        const r = run(variant.kind, input, target as Float32Array, { ...o, grad: true });
+        const ref = referenceLoss(variant.kind, input, target, o) as number;
+        expect(Math.abs((r.loss as number) - ref)).toBeLessThanOrEqual(1e-6 * ref);
+        expect(gradError(r.grad!, referenceGradient(variant.kind, input, target, o))).toBeLessThanOrEqual(1e-5);
+      }
+    }
   });
 });
