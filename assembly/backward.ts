@@ -1,67 +1,18 @@
-// Pass 2: the gradient. Every loss here is a function of the statistics, so
-//   dL/dp_i = a + b·g_i + k·(p_i − g_i) + h·sign(p_i − g_i)
-// with four coefficients per (batch item, class) computed in float64 by the loss
-// layer (hard labels: a = L_fp, b = L_tp − L_fp − L_fn, k = 2·L_se; soft labels:
-// a ± h on either side of p = g, the mean of both at a tie). `dprob*` writes
-// dL/dp for one class plane; `chain` takes it through the activation back to the
-// input's layout.
-import { abs, add, div, labelMask, loadF, lt1, mul, one, scatterF, splat, sub, width } from "./lanes";
+// Pass 2: the gradient, in one pass over the voxels. Every loss here is a
+// function of the statistics, so
+//   dL/dp = a + b·g + k·(p − g) + h·sign(p − g)
+// with four coefficients per class, computed in float64 by the loss layer
+// (hard labels: a = L_fp, b = L_tp − L_fp − L_fn, k = 2·L_se; soft labels: a ± h
+// on either side of p = g, their mean at a tie). The activation's chain rule is
+// fused: sigmoid dx = dp·σ'(x), softmax dx_c = p_c·(dp_c − Σ_k p_k·dp_k).
+import { abs, add, div, gatherF, labelMask, loadF, lt1, mul, one, pmax, scatterF, selectLt, splat, sub, width } from "./lanes";
 import { expNonPositive } from "./math";
-import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, loadVoxels } from "./probabilities";
+import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
 
+/** W values of one class of W consecutive voxels (voxel stride vs floats). */
 // @ts-ignore: decorator
-@inline function dprobRange<V, T>(
-  p: usize, t: usize, i0: i32, i1: i32, cls: i32, isMask: bool,
-  a: f32, b: f32, k: f32, h: f32, dp: usize,
-): void {
-  const W = width<V>();
-  for (let i = i0; i + W <= i1; i += W) {
-    const pi = loadF<V>(p + (<usize>i << 2));
-    const gi = isMask ? loadF<V>(t + (<usize>i << 2)) : one<V>(labelMask<V, T>(t + <usize>i * sizeof<T>(), cls));
-    const d = sub<V>(pi, gi);
-    const sign = sub<V>(lt1<V>(gi, pi), lt1<V>(pi, gi));
-    let r = add<V>(splat<V>(a), mul<V>(splat<V>(b), gi));
-    r = add<V>(r, add<V>(mul<V>(splat<V>(k), d), mul<V>(splat<V>(h), sign)));
-    store<V>(dp + (<usize>i << 2), r);
-  }
-}
-
-// @ts-ignore: decorator
-@inline function dprob<T>(
-  p: usize, t: usize, n: i32, cls: i32, isMask: bool, a: f32, b: f32, k: f32, h: f32, dp: usize,
-): void {
-  if (!ASC_FEATURE_SIMD) {
-    dprobRange<f32, T>(p, t, 0, n, cls, isMask, a, b, k, h, dp);
-    return;
-  }
-  const main = n & ~3;
-  dprobRange<v128, T>(p, t, 0, main, cls, isMask, a, b, k, h, dp);
-  dprobRange<f32, T>(p, t, main, n, cls, isMask, a, b, k, h, dp);
-}
-
-/** dL/dp of n elements (probabilities at p, float mask at t; bytes) into `dp`. */
-export function dprobMask(p: usize, t: usize, n: i32, a: f32, b: f32, k: f32, h: f32, dp: usize): void {
-  dprob<f32>(p, t, n, 0, true, a, b, k, h, dp);
-}
-
-/** dL/dp of class `cls` for n voxels against the u8 label map at `t`. */
-export function dprobLabelU8(p: usize, t: usize, n: i32, cls: i32, a: f32, b: f32, k: f32, h: f32, dp: usize): void {
-  dprob<u8>(p, t, n, cls, false, a, b, k, h, dp);
-}
-
-/** As dprobLabelU8, for u16 labels. */
-export function dprobLabelU16(p: usize, t: usize, n: i32, cls: i32, a: f32, b: f32, k: f32, h: f32, dp: usize): void {
-  dprob<u16>(p, t, n, cls, false, a, b, k, h, dp);
-}
-
-/** As dprobLabelU8, for i32 labels. */
-export function dprobLabelI32(p: usize, t: usize, n: i32, cls: i32, a: f32, b: f32, k: f32, h: f32, dp: usize): void {
-  dprob<i32>(p, t, n, cls, false, a, b, k, h, dp);
-}
-
-/** As dprobLabelU8, for f32 labels. */
-export function dprobLabelF32(p: usize, t: usize, n: i32, cls: i32, a: f32, b: f32, k: f32, h: f32, dp: usize): void {
-  dprob<f32>(p, t, n, cls, false, a, b, k, h, dp);
+@inline function loadVoxels<V>(ptr: usize, vs: usize, contiguous: bool): V {
+  return contiguous ? loadF<V>(ptr) : gatherF<V>(ptr, vs);
 }
 
 // @ts-ignore: decorator
@@ -70,74 +21,153 @@ export function dprobLabelF32(p: usize, t: usize, n: i32, cls: i32, a: f32, b: f
   else scatterF<V>(ptr, vs, v);
 }
 
+/** dL/dp from p, g and the class's four coefficients at `coef` (f32 a, b, k, h). */
 // @ts-ignore: decorator
-@inline function chainRange<V>(
-  x: usize, vs: usize, cs: usize, p: usize, dp: usize, ps: usize, v0: i32, v1: i32,
-  numClasses: i32, act: i32, dx: usize, dcs: usize, contiguous: bool,
+@inline function dprob<V>(p: V, g: V, coef: usize): V {
+  const d = sub<V>(p, g);
+  const sign = sub<V>(lt1<V>(g, p), lt1<V>(p, g));
+  const a = splat<V>(load<f32>(coef));
+  const b = splat<V>(load<f32>(coef, 4));
+  const k = splat<V>(load<f32>(coef, 8));
+  const h = splat<V>(load<f32>(coef, 12));
+  return add<V>(add<V>(a, mul<V>(b, g)), add<V>(mul<V>(k, d), mul<V>(h, sign)));
+}
+
+/** Target of class c for W voxels: the mask (input's layout) or 1.0 where the label is c. */
+// @ts-ignore: decorator
+@inline function target<V, T>(tv: usize, vs: usize, cs: usize, c: i32, isMask: bool, contiguous: bool): V {
+  if (isMask) return loadVoxels<V>(tv + ((<usize>c * cs) << 2), vs, contiguous);
+  return one<V>(labelMask<V, T>(tv, c));
+}
+
+// @ts-ignore: decorator
+@inline function backwardRange<V, T>(
+  x: usize, vs: usize, cs: usize, t: usize, isMask: bool, v0: i32, v1: i32, numClasses: i32, act: i32,
+  coef: usize, dx: usize, dcs: usize, tmp: usize, contiguous: bool,
 ): void {
   const W = width<V>();
   for (let v = v0; v + W <= v1; v += W) {
-    const xv = (<usize>v * vs) << 2;
-    const pv = <usize>v << 2;
+    const xv = x + ((<usize>v * vs) << 2);
+    const tv = isMask ? t + ((<usize>v * vs) << 2) : t + <usize>v * sizeof<T>();
+    const dv = dx + ((<usize>v * vs) << 2);
     if (act == ACT_SOFTMAX) {
-      // dx_c = p_c·(dp_c − Σ_k p_k·dp_k)
+      // p_c into tmp[c], then dp_c over it, then the softmax chain rule
+      let m = splat<V>(-Infinity);
+      for (let c = 0; c < numClasses; c++) {
+        const xc = loadVoxels<V>(xv + ((<usize>c * cs) << 2), vs, contiguous);
+        m = pmax<V>(xc, m);
+        store<V>(tmp + <usize>c * sizeof<V>(), xc);
+      }
+      let total = splat<V>(0);
+      for (let c = 0; c < numClasses; c++) {
+        const o = tmp + <usize>c * sizeof<V>();
+        const e = expNonPositive<V>(sub<V>(load<V>(o), m));
+        store<V>(o, e);
+        total = add<V>(total, e);
+      }
       let s = splat<V>(0);
       for (let c = 0; c < numClasses; c++) {
-        const o = pv + ((<usize>c * ps) << 2);
-        s = add<V>(s, mul<V>(load<V>(p + o), load<V>(dp + o)));
+        const o = tmp + <usize>c * sizeof<V>();
+        const p = div<V>(load<V>(o), total);
+        const g = target<V, T>(tv, vs, cs, c, isMask, contiguous);
+        const d = dprob<V>(p, g, coef + (<usize>c << 4));
+        store<V>(o, p);
+        store<V>(o + <usize>numClasses * sizeof<V>(), d);
+        s = add<V>(s, mul<V>(p, d));
       }
       for (let c = 0; c < numClasses; c++) {
-        const o = pv + ((<usize>c * ps) << 2);
-        const g = mul<V>(load<V>(p + o), sub<V>(load<V>(dp + o), s));
-        storeVoxels<V>(dx + xv + ((<usize>c * dcs) << 2), vs, g, contiguous);
+        const o = tmp + <usize>c * sizeof<V>();
+        const g = mul<V>(load<V>(o), sub<V>(load<V>(o + <usize>numClasses * sizeof<V>()), s));
+        storeVoxels<V>(dv + ((<usize>c * dcs) << 2), vs, g, contiguous);
       }
     } else {
       for (let c = 0; c < numClasses; c++) {
-        let g = load<V>(dp + pv + ((<usize>c * ps) << 2));
+        const xc = loadVoxels<V>(xv + ((<usize>c * cs) << 2), vs, contiguous);
+        const g = target<V, T>(tv, vs, cs, c, isMask, contiguous);
+        let r: V;
         if (act == ACT_SIGMOID) {
-          // σ'(x) = e/(1 + e)² with e = e^-|x|: no cancellation, unlike p·(1 − p)
-          const xc = loadVoxels<V>(x + xv + ((<usize>c * cs) << 2), vs, contiguous);
+          // σ(x) and σ'(x) = e/(1 + e)² from e = e^-|x|: no cancellation, unlike p·(1 − p)
           const e = expNonPositive<V>(sub<V>(splat<V>(0), abs<V>(xc)));
-          const r = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
-          g = mul<V>(g, mul<V>(e, mul<V>(r, r)));
+          const q = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
+          const p = selectLt<V>(xc, splat<V>(0), mul<V>(e, q), q);
+          r = mul<V>(dprob<V>(p, g, coef + (<usize>c << 4)), mul<V>(e, mul<V>(q, q)));
+        } else {
+          r = dprob<V>(xc, g, coef + (<usize>c << 4));
         }
-        storeVoxels<V>(dx + xv + ((<usize>c * dcs) << 2), vs, g, contiguous);
+        storeVoxels<V>(dv + ((<usize>c * dcs) << 2), vs, r, contiguous);
       }
     }
   }
 }
 
 // @ts-ignore: decorator
-@inline function chainAll(
-  x: usize, vs: usize, cs: usize, p: usize, dp: usize, ps: usize, nVox: i32,
-  numClasses: i32, act: i32, dx: usize, dcs: usize, contiguous: bool,
+@inline function backwardAll<T>(
+  x: usize, vs: usize, cs: usize, t: usize, isMask: bool, nVox: i32, numClasses: i32, act: i32,
+  coef: usize, dx: usize, dcs: usize, tmp: usize, contiguous: bool,
 ): void {
   if (!ASC_FEATURE_SIMD) {
-    chainRange<f32>(x, vs, cs, p, dp, ps, 0, nVox, numClasses, act, dx, dcs, contiguous);
+    backwardRange<f32, T>(x, vs, cs, t, isMask, 0, nVox, numClasses, act, coef, dx, dcs, tmp, contiguous);
     return;
   }
   const main = nVox & ~3;
-  chainRange<v128>(x, vs, cs, p, dp, ps, 0, main, numClasses, act, dx, dcs, contiguous);
-  chainRange<f32>(x, vs, cs, p, dp, ps, main, nVox, numClasses, act, dx, dcs, contiguous);
+  backwardRange<v128, T>(x, vs, cs, t, isMask, 0, main, numClasses, act, coef, dx, dcs, tmp, contiguous);
+  backwardRange<f32, T>(x, vs, cs, t, isMask, main, nVox, numClasses, act, coef, dx, dcs, tmp, contiguous);
+}
+
+// @ts-ignore: decorator
+@inline function backward<T>(
+  x: usize, vs: i32, cs: i32, t: usize, isMask: bool, nVox: i32, numClasses: i32, act: i32,
+  coef: usize, dx: usize, dcs: i32, tmp: usize,
+): void {
+  // one specialised loop per (activation, contiguity)
+  if (vs == 1) {
+    if (act == ACT_SOFTMAX) backwardAll<T>(x, 1, cs, t, isMask, nVox, numClasses, ACT_SOFTMAX, coef, dx, dcs, tmp, true);
+    else if (act == ACT_SIGMOID) backwardAll<T>(x, 1, cs, t, isMask, nVox, numClasses, ACT_SIGMOID, coef, dx, dcs, tmp, true);
+    else backwardAll<T>(x, 1, cs, t, isMask, nVox, numClasses, ACT_NONE, coef, dx, dcs, tmp, true);
+  } else {
+    if (act == ACT_SOFTMAX) backwardAll<T>(x, vs, cs, t, isMask, nVox, numClasses, ACT_SOFTMAX, coef, dx, dcs, tmp, false);
+    else if (act == ACT_SIGMOID) backwardAll<T>(x, vs, cs, t, isMask, nVox, numClasses, ACT_SIGMOID, coef, dx, dcs, tmp, false);
+    else backwardAll<T>(x, vs, cs, t, isMask, nVox, numClasses, ACT_NONE, coef, dx, dcs, tmp, false);
+  }
 }
 
 /**
- * dL/dx for `nVox` voxels × `numClasses` classes from the input `x` (voxel
- * stride vs, class stride cs, floats; read for sigmoid), the probabilities `p`
- * and dL/dp `dp` (class planes, plane stride ps floats). Written to `dx` with
- * the input's voxel stride and class stride `dcs`. act: 0 none, 1 sigmoid,
- * 2 softmax. Pointers in bytes.
+ * dL/dx for `nVox` voxels × `numClasses` classes of the input at `x` (voxel
+ * stride vs, class stride cs, in floats) against the float mask at `t` (same
+ * layout), written to `dx` (voxel stride vs, class stride dcs). `coef` holds
+ * f32 (a, b, k, h) per class; `tmp` is scratch for 2·numClasses·16 bytes.
+ * act: 0 none, 1 sigmoid, 2 softmax. Pointers in bytes.
  */
-export function chain(
-  x: usize, vs: i32, cs: i32, p: usize, dp: usize, ps: i32, nVox: i32, numClasses: i32, act: i32, dx: usize, dcs: i32,
+export function backwardMask(
+  x: usize, vs: i32, cs: i32, t: usize, nVox: i32, numClasses: i32, act: i32, coef: usize, dx: usize, dcs: i32, tmp: usize,
 ): void {
-  if (vs == 1) {
-    if (act == ACT_SOFTMAX) chainAll(x, 1, cs, p, dp, ps, nVox, numClasses, ACT_SOFTMAX, dx, dcs, true);
-    else if (act == ACT_SIGMOID) chainAll(x, 1, cs, p, dp, ps, nVox, numClasses, ACT_SIGMOID, dx, dcs, true);
-    else chainAll(x, 1, cs, p, dp, ps, nVox, numClasses, ACT_NONE, dx, dcs, true);
-  } else {
-    if (act == ACT_SOFTMAX) chainAll(x, vs, cs, p, dp, ps, nVox, numClasses, ACT_SOFTMAX, dx, dcs, false);
-    else if (act == ACT_SIGMOID) chainAll(x, vs, cs, p, dp, ps, nVox, numClasses, ACT_SIGMOID, dx, dcs, false);
-    else chainAll(x, vs, cs, p, dp, ps, nVox, numClasses, ACT_NONE, dx, dcs, false);
-  }
+  backward<f32>(x, vs, cs, t, true, nVox, numClasses, act, coef, dx, dcs, tmp);
+}
+
+/** As backwardMask, against nVox u8 labels at `t`. */
+export function backwardLabelU8(
+  x: usize, vs: i32, cs: i32, t: usize, nVox: i32, numClasses: i32, act: i32, coef: usize, dx: usize, dcs: i32, tmp: usize,
+): void {
+  backward<u8>(x, vs, cs, t, false, nVox, numClasses, act, coef, dx, dcs, tmp);
+}
+
+/** As backwardLabelU8, for u16 labels. */
+export function backwardLabelU16(
+  x: usize, vs: i32, cs: i32, t: usize, nVox: i32, numClasses: i32, act: i32, coef: usize, dx: usize, dcs: i32, tmp: usize,
+): void {
+  backward<u16>(x, vs, cs, t, false, nVox, numClasses, act, coef, dx, dcs, tmp);
+}
+
+/** As backwardLabelU8, for i32 labels. */
+export function backwardLabelI32(
+  x: usize, vs: i32, cs: i32, t: usize, nVox: i32, numClasses: i32, act: i32, coef: usize, dx: usize, dcs: i32, tmp: usize,
+): void {
+  backward<i32>(x, vs, cs, t, false, nVox, numClasses, act, coef, dx, dcs, tmp);
+}
+
+/** As backwardLabelU8, for f32 labels. */
+export function backwardLabelF32(
+  x: usize, vs: i32, cs: i32, t: usize, nVox: i32, numClasses: i32, act: i32, coef: usize, dx: usize, dcs: i32, tmp: usize,
+): void {
+  backward<f32>(x, vs, cs, t, false, nVox, numClasses, act, coef, dx, dcs, tmp);
 }

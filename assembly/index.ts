@@ -5,5 +5,5 @@ export {
   statsMask, statsLabelU8, statsLabelU16, statsLabelI32, statsLabelF32,
   statsInterleavedU8, statsInterleavedU16, statsInterleavedI32, statsInterleavedF32,
 } from "./stats";
-export { dprobMask, dprobLabelU8, dprobLabelU16, dprobLabelI32, dprobLabelF32, chain } from "./backward";
+export { backwardMask, backwardLabelU8, backwardLabelU16, backwardLabelI32, backwardLabelF32 } from "./backward";
 export { sumPlain } from "./baseline";

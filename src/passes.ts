@@ -15,10 +15,19 @@ function chunkVoxels(C: number): number {
   return Math.max(16, Math.floor(CHUNK_ELEMENTS / C / 16) * 16);
 }
 
-/** Bytes of workspace a problem with C classes needs (see Stream). */
+/** Bytes of workspace a problem with C classes needs: five chunk buffers, statistics, coefficients, scratch. */
 export function workspaceBytes(C: number, lanes: number): number {
-  return 6 * chunkVoxels(C) * C * 4 + C * STATS * lanes * 8;
+  return 5 * chunkVoxels(C) * C * 4 + C * STATS * lanes * 8 + C * 16 + 2 * C * 16;
 }
+
+/** How a Stream hands chunks to the kernels. */
+type Shape =
+  /** probabilities and mask targets as class planes (activating and deinterleaving as needed) */
+  | "planes"
+  /** channels-last data as it lies, no activation (see readsInterleaved) */
+  | "interleaved"
+  /** the input and targets as they lie: the backward kernels do their own activation */
+  | "raw";
 
 /** Per (batch item, class) sums, float64, row-major [B][C]. */
 export interface RawStats {
@@ -34,31 +43,22 @@ export interface RawStats {
 
 /** (p, t, n, cls or numClasses, mode, out) */
 type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
-type DprobKernel = (
-  p: number,
-  t: number,
-  n: number,
-  cls: number,
-  a: number,
-  b: number,
-  k: number,
-  h: number,
-  dp: number,
-) => void;
+/** (x, vs, cs, t, nVox, numClasses, act, coef, dx, dcs, tmp) */
+type BackwardKernel = (...args: Parameters<Kernels["backwardMask"]>) => void;
 
 function labelKernels(
   k: Kernels,
   dtype: LabelDtype,
-): { stats: StatsKernel; interleaved: StatsKernel; dprob: DprobKernel } {
+): { stats: StatsKernel; interleaved: StatsKernel; backward: BackwardKernel } {
   switch (dtype) {
     case "uint8":
-      return { stats: k.statsLabelU8, interleaved: k.statsInterleavedU8, dprob: k.dprobLabelU8 };
+      return { stats: k.statsLabelU8, interleaved: k.statsInterleavedU8, backward: k.backwardLabelU8 };
     case "uint16":
-      return { stats: k.statsLabelU16, interleaved: k.statsInterleavedU16, dprob: k.dprobLabelU16 };
+      return { stats: k.statsLabelU16, interleaved: k.statsInterleavedU16, backward: k.backwardLabelU16 };
     case "int32":
-      return { stats: k.statsLabelI32, interleaved: k.statsInterleavedI32, dprob: k.dprobLabelI32 };
+      return { stats: k.statsLabelI32, interleaved: k.statsInterleavedI32, backward: k.backwardLabelI32 };
     case "float32":
-      return { stats: k.statsLabelF32, interleaved: k.statsInterleavedF32, dprob: k.dprobLabelF32 };
+      return { stats: k.statsLabelF32, interleaved: k.statsInterleavedF32, backward: k.backwardLabelF32 };
   }
 }
 
@@ -97,16 +97,16 @@ class Stream {
   private readonly t: number;
   private readonly pbuf: number;
   private readonly tp: number;
-  readonly dp: number;
   readonly dx: number;
   readonly out: number;
+  readonly coef: number;
+  readonly tmp: number;
   private f32!: Float32Array;
   nonFinite = 0;
 
   constructor(
     readonly problem: Problem,
-    /** leave channels-last chunks interleaved (see readsInterleaved) */
-    readonly interleaved = false,
+    readonly shape: Shape,
   ) {
     const { kernels, lanes } = runtime();
     this.kernels = kernels;
@@ -114,15 +114,16 @@ class Stream {
     this.V = chunkVoxels(C);
     const buf = this.V * C * 4;
     const base = reserveWorkspace(workspaceBytes(C, lanes));
-    [this.x, this.t, this.pbuf, this.tp, this.dp, this.dx] = [0, 1, 2, 3, 4, 5].map((i) => base + i * buf) as [
-      number,
+    [this.x, this.t, this.pbuf, this.tp, this.dx] = [0, 1, 2, 3, 4].map((i) => base + i * buf) as [
       number,
       number,
       number,
       number,
       number,
     ];
-    this.out = base + 6 * buf;
+    this.out = base + 5 * buf;
+    this.coef = this.out + C * STATS * lanes * 8;
+    this.tmp = this.coef + C * 16;
     this.refresh();
   }
 
@@ -159,13 +160,13 @@ class Stream {
     return [buf, 1, this.V];
   }
 
-  /** Brings chunk (b, v0, nv) into wasm memory, probabilities and targets as class planes. */
+  /** Brings chunk (b, v0, nv) into wasm memory, in the Stream's shape. */
   chunk(b: number, v0: number, nv: number): Chunk {
     const { C, S, act, target } = this.problem;
     const [x, vs, cs] = this.locate(this.problem.input, b, v0, nv, this.x);
     let p = x;
     let ps = cs;
-    if (!this.interleaved && (act !== ACT_NONE || vs !== 1)) {
+    if (this.shape === "planes" && (act !== ACT_NONE || vs !== 1)) {
       this.nonFinite += this.kernels.activate(x, vs, cs, nv, C, act, this.pbuf, this.V);
       p = this.pbuf;
       ps = this.V;
@@ -186,7 +187,7 @@ class Stream {
       const [tx, tvs, tcs] = this.locate(target.source, b, v0, nv, this.t);
       t = tx;
       ts = tcs;
-      if (tvs !== 1 && !this.interleaved) {
+      if (tvs !== 1 && this.shape === "planes") {
         this.kernels.activate(tx, tvs, tcs, nv, C, ACT_NONE, this.tp, this.V);
         t = this.tp;
         ts = this.V;
@@ -208,7 +209,7 @@ export function computeStats(problem: Problem): RawStats {
   const { B, C, mode, target } = problem;
   const { lanes } = runtime();
   const interleaved = readsInterleaved(problem, lanes);
-  const stream = new Stream(problem, interleaved);
+  const stream = new Stream(problem, interleaved ? "interleaved" : "planes");
   const k = stream.kernels;
   const labels = target.kind === "label" ? labelKernels(k, target.dtype) : undefined;
   const stats: RawStats = {
@@ -265,35 +266,41 @@ export function computeStats(problem: Problem): RawStats {
  */
 export function computeGradient(problem: Problem, coef: Float64Array, grad: Source<Float32Array>): void {
   const { C, S, layout, act, target } = problem;
-  const stream = new Stream(problem);
+  const stream = new Stream(problem, "raw");
   const k = stream.kernels;
-  const label = target.kind === "label" ? labelKernels(k, target.dtype).dprob : undefined;
-  const V = stream.V;
+  const kernel = target.kind === "label" ? labelKernels(k, target.dtype).backward : k.backwardMask;
+  const channelsLast = layout === "channels-last" || C === 1;
+  const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * 4);
+  let lastB = -1;
   for (const ch of stream.chunks()) {
-    for (let c = 0; c < C; c++) {
-      const o = (ch.b * C + c) * 4;
-      const [a, bb, kk, h] = [coef[o]!, coef[o + 1]!, coef[o + 2]!, coef[o + 3]!];
-      const p = ch.p + c * ch.ps * 4;
-      const dp = stream.dp + c * V * 4;
-      if (label) label(p, ch.t, ch.nv, c, a, bb, kk, h, dp);
-      else k.dprobMask(p, ch.t + c * ch.ts * 4, ch.nv, a, bb, kk, h, dp);
+    if (ch.b !== lastB) {
+      coefView.set(coef.subarray(ch.b * C * 4, (ch.b + 1) * C * 4));
+      lastB = ch.b;
     }
-    const channelsLast = layout === "channels-last" || C === 1;
     if (grad.ptr !== undefined) {
       const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
-      const dcs = channelsLast ? 1 : S;
-      k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, grad.ptr + start * 4, dcs);
+      kernel(
+        ch.x,
+        ch.vs,
+        ch.cs,
+        ch.t,
+        ch.nv,
+        C,
+        act,
+        stream.coef,
+        grad.ptr + start * 4,
+        channelsLast ? 1 : S,
+        stream.tmp,
+      );
       continue;
     }
-    const dcs = channelsLast ? 1 : V;
-    k.chain(ch.x, ch.vs, ch.cs, ch.p, stream.dp, V, ch.nv, C, act, stream.dx, dcs);
+    kernel(ch.x, ch.vs, ch.cs, ch.t, ch.nv, C, act, stream.coef, stream.dx, channelsLast ? 1 : stream.V, stream.tmp);
     const f32 = stream.heapF32;
-    if (channelsLast) {
-      const start = (ch.b * S + ch.v0) * C;
-      grad.array.set(f32.subarray(stream.dx >> 2, (stream.dx >> 2) + ch.nv * C), start);
-    } else {
+    const dx = stream.dx >> 2;
+    if (channelsLast) grad.array.set(f32.subarray(dx, dx + ch.nv * C), (ch.b * S + ch.v0) * C);
+    else {
       for (let c = 0; c < C; c++) {
-        const from = (stream.dx >> 2) + c * V;
+        const from = dx + c * stream.V;
         grad.array.set(f32.subarray(from, from + ch.nv), ch.b * C * S + c * S + ch.v0);
       }
     }

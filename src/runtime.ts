@@ -25,63 +25,70 @@ export interface Kernels {
   statsInterleavedU16(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
   statsInterleavedI32(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
   statsInterleavedF32(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
-  dprobMask(p: number, t: number, n: number, a: number, b: number, k: number, h: number, dp: number): void;
-  dprobLabelU8(
-    p: number,
-    t: number,
-    n: number,
-    cls: number,
-    a: number,
-    b: number,
-    k: number,
-    h: number,
-    dp: number,
-  ): void;
-  dprobLabelU16(
-    p: number,
-    t: number,
-    n: number,
-    cls: number,
-    a: number,
-    b: number,
-    k: number,
-    h: number,
-    dp: number,
-  ): void;
-  dprobLabelI32(
-    p: number,
-    t: number,
-    n: number,
-    cls: number,
-    a: number,
-    b: number,
-    k: number,
-    h: number,
-    dp: number,
-  ): void;
-  dprobLabelF32(
-    p: number,
-    t: number,
-    n: number,
-    cls: number,
-    a: number,
-    b: number,
-    k: number,
-    h: number,
-    dp: number,
-  ): void;
-  chain(
+  backwardMask(
     x: number,
     vs: number,
     cs: number,
-    p: number,
-    dp: number,
-    ps: number,
+    t: number,
     nVox: number,
     numClasses: number,
     act: number,
+    coef: number,
     dx: number,
     dcs: number,
+    tmp: number,
+  ): void;
+  backwardLabelU8(
+    x: number,
+    vs: number,
+    cs: number,
+    t: number,
+    nVox: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+    dcs: number,
+    tmp: number,
+  ): void;
+  backwardLabelU16(
+    x: number,
+    vs: number,
+    cs: number,
+    t: number,
+    nVox: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+    dcs: number,
+    tmp: number,
+  ): void;
+  backwardLabelI32(
+    x: number,
+    vs: number,
+    cs: number,
+    t: number,
+    nVox: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+    dcs: number,
+    tmp: number,
+  ): void;
+  backwardLabelF32(
+    x: number,
+    vs: number,
+    cs: number,
+    t: number,
+    nVox: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+    dcs: number,
+    tmp: number,
   ): void;
   sumPlain(ptr: number, n: number): number;
 }
@@ -153,8 +160,8 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
   return backend;
 }
 
-/** Enough for the chunk buffers of up to 1024 classes: 6 × 64 KiB and the statistics blocks. */
-const WORKSPACE_BYTES = 6 * 65536 + 1024 * 160;
+/** Enough for up to 1024 classes: five 64 KiB chunk buffers and 208 bytes a class (see workspaceBytes). */
+const WORKSPACE_BYTES = 5 * 65536 + 1024 * 208;
 
 /**
  * @internal The chunk buffers, allocated once and grown only for an unusually
