@@ -7,3 +7,7 @@ export {
 } from "./stats";
 export { backwardMask, backwardLabelU8, backwardLabelU16, backwardLabelI32, backwardLabelF32 } from "./backward";
 export { sumPlain } from "./baseline";
+export {
+  softmaxInterleaved,
+  backwardInterleavedMask, backwardInterleavedU8, backwardInterleavedU16, backwardInterleavedI32, backwardInterleavedF32,
+} from "./interleaved";

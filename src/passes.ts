@@ -2,7 +2,7 @@
 // memory: arrays already in wasm memory are read (and written) where they lie,
 // other arrays are copied in chunks of whole voxels. Memory use is bounded by
 // the chunk size, whatever the volume size.
-import { ACT_NONE, type LabelDtype, type Problem, type Source } from "./options.js";
+import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, type LabelDtype, type Problem, type Source } from "./options.js";
 import { type Kernels, reserveWorkspace, runtime } from "./runtime.js";
 
 /** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
@@ -24,7 +24,7 @@ export function workspaceBytes(C: number, lanes: number): number {
 type Shape =
   /** probabilities and mask targets as class planes (activating and deinterleaving as needed) */
   | "planes"
-  /** channels-last data as it lies, no activation (see readsInterleaved) */
+  /** channels-last data as it lies, probabilities in the same layout (see readsInterleaved) */
   | "interleaved"
   /** the input and targets as they lie: the backward kernels do their own activation */
   | "raw";
@@ -45,31 +45,58 @@ export interface RawStats {
 type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
 /** (x, vs, cs, t, nVox, numClasses, act, coef, dx, dcs, tmp) */
 type BackwardKernel = (...args: Parameters<Kernels["backwardMask"]>) => void;
+/** (x, t, n, numClasses, act, coef, dx) */
+type InterleavedBackward = (...args: Parameters<Kernels["backwardInterleavedMask"]>) => void;
 
 function labelKernels(
   k: Kernels,
   dtype: LabelDtype,
-): { stats: StatsKernel; interleaved: StatsKernel; backward: BackwardKernel } {
+): {
+  stats: StatsKernel;
+  interleaved: StatsKernel;
+  backward: BackwardKernel;
+  backwardInterleaved: InterleavedBackward;
+} {
   switch (dtype) {
     case "uint8":
-      return { stats: k.statsLabelU8, interleaved: k.statsInterleavedU8, backward: k.backwardLabelU8 };
+      return {
+        stats: k.statsLabelU8,
+        interleaved: k.statsInterleavedU8,
+        backward: k.backwardLabelU8,
+        backwardInterleaved: k.backwardInterleavedU8,
+      };
     case "uint16":
-      return { stats: k.statsLabelU16, interleaved: k.statsInterleavedU16, backward: k.backwardLabelU16 };
+      return {
+        stats: k.statsLabelU16,
+        interleaved: k.statsInterleavedU16,
+        backward: k.backwardLabelU16,
+        backwardInterleaved: k.backwardInterleavedU16,
+      };
     case "int32":
-      return { stats: k.statsLabelI32, interleaved: k.statsInterleavedI32, backward: k.backwardLabelI32 };
+      return {
+        stats: k.statsLabelI32,
+        interleaved: k.statsInterleavedI32,
+        backward: k.backwardLabelI32,
+        backwardInterleaved: k.backwardInterleavedI32,
+      };
     case "float32":
-      return { stats: k.statsLabelF32, interleaved: k.statsInterleavedF32, backward: k.backwardLabelF32 };
+      return {
+        stats: k.statsLabelF32,
+        interleaved: k.statsInterleavedF32,
+        backward: k.backwardLabelF32,
+        backwardInterleaved: k.backwardInterleavedF32,
+      };
   }
 }
 
 /**
- * Channels-last data with 2 or 4 classes and no activation is read as it lies:
- * an f32x4 then holds whole voxels, lane j class j mod C, so no class planes
- * need to be made (SIMD build only: the scalar build has one lane).
+ * Channels-last data with 2 or 4 classes is read as it lies: an f32x4 then holds
+ * whole voxels, lane j class j mod C, so no class planes need to be made and
+ * softmax is a few shuffles (SIMD build only: the scalar build has one lane).
  */
 function readsInterleaved(problem: Problem, lanes: number): boolean {
-  const { C, layout, act } = problem;
-  return lanes === 4 && layout === "channels-last" && (C === 2 || C === 4) && act === ACT_NONE;
+  const { C, layout } = problem;
+  return lanes === 4 && layout === "channels-last" && (C === 2 || C === 4);
 }
 
 /** A chunk of voxels [v0, v0 + nv) of batch item b, located in wasm memory. */
@@ -160,6 +187,20 @@ class Stream {
     return [buf, 1, this.V];
   }
 
+  /** Probabilities of an interleaved chunk into `pbuf`, in the same layout; returns non-finite inputs seen. */
+  private activateInterleaved(x: number, nv: number): number {
+    const { C, act } = this.problem;
+    const k = this.kernels;
+    if (act === ACT_SIGMOID) return k.activate(x, 1, 0, nv * C, 1, ACT_SIGMOID, this.pbuf, 0);
+    // whole f32x4s by shuffles; an odd last voxel (C = 2) by the general kernel, its classes 1 float apart
+    const whole = (nv * C) & ~3;
+    const rest = nv - whole / C;
+    return (
+      k.softmaxInterleaved(x, whole, C, this.pbuf) +
+      (rest ? k.activate(x + whole * 4, C, 1, rest, C, ACT_SOFTMAX, this.pbuf + whole * 4, 1) : 0)
+    );
+  }
+
   /** Brings chunk (b, v0, nv) into wasm memory, in the Stream's shape. */
   chunk(b: number, v0: number, nv: number): Chunk {
     const { C, S, act, target } = this.problem;
@@ -170,6 +211,9 @@ class Stream {
       this.nonFinite += this.kernels.activate(x, vs, cs, nv, C, act, this.pbuf, this.V);
       p = this.pbuf;
       ps = this.V;
+    } else if (this.shape === "interleaved" && act !== ACT_NONE) {
+      p = this.pbuf;
+      this.nonFinite += this.activateInterleaved(x, nv);
     }
     let t: number;
     let ts = 0;
@@ -243,8 +287,8 @@ export function computeStats(problem: Problem): RawStats {
       lastB = ch.b;
     }
     if (interleaved) {
-      if (labels) labels.interleaved(ch.x, ch.t, ch.nv * C, C, mode, stream.out);
-      else k.statsMask(ch.x, ch.t, ch.nv * C, mode, stream.out);
+      if (labels) labels.interleaved(ch.p, ch.t, ch.nv * C, C, mode, stream.out);
+      else k.statsMask(ch.p, ch.t, ch.nv * C, mode, stream.out);
       continue;
     }
     for (let c = 0; c < C; c++) {
@@ -268,7 +312,11 @@ export function computeGradient(problem: Problem, coef: Float64Array, grad: Sour
   const { C, S, layout, act, target } = problem;
   const stream = new Stream(problem, "raw");
   const k = stream.kernels;
-  const kernel = target.kind === "label" ? labelKernels(k, target.dtype).backward : k.backwardMask;
+  const labels = target.kind === "label" ? labelKernels(k, target.dtype) : undefined;
+  const kernel = labels ? labels.backward : k.backwardMask;
+  const interleaved = readsInterleaved(problem, runtime().lanes)
+    ? (labels?.backwardInterleaved ?? k.backwardInterleavedMask)
+    : undefined;
   const channelsLast = layout === "channels-last" || C === 1;
   const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * 4);
   let lastB = -1;
@@ -277,8 +325,12 @@ export function computeGradient(problem: Problem, coef: Float64Array, grad: Sour
       coefView.set(coef.subarray(ch.b * C * 4, (ch.b + 1) * C * 4));
       lastB = ch.b;
     }
-    if (grad.ptr !== undefined) {
-      const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
+    const inPlace = grad.ptr !== undefined;
+    const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
+    const dx = inPlace ? grad.ptr + start * 4 : stream.dx;
+    // the interleaved kernel takes whole f32x4s: all chunks but an odd last one with C = 2
+    if (interleaved && (ch.nv * C) % 4 === 0) interleaved(ch.x, ch.t, ch.nv * C, C, act, stream.coef, dx);
+    else
       kernel(
         ch.x,
         ch.vs,
@@ -288,19 +340,17 @@ export function computeGradient(problem: Problem, coef: Float64Array, grad: Sour
         C,
         act,
         stream.coef,
-        grad.ptr + start * 4,
-        channelsLast ? 1 : S,
+        dx,
+        channelsLast ? 1 : inPlace ? S : stream.V,
         stream.tmp,
       );
-      continue;
-    }
-    kernel(ch.x, ch.vs, ch.cs, ch.t, ch.nv, C, act, stream.coef, stream.dx, channelsLast ? 1 : stream.V, stream.tmp);
+    if (inPlace) continue;
     const f32 = stream.heapF32;
-    const dx = stream.dx >> 2;
-    if (channelsLast) grad.array.set(f32.subarray(dx, dx + ch.nv * C), (ch.b * S + ch.v0) * C);
+    const out = stream.dx >> 2;
+    if (channelsLast) grad.array.set(f32.subarray(out, out + ch.nv * C), start);
     else {
       for (let c = 0; c < C; c++) {
-        const from = dx + c * stream.V;
+        const from = out + c * stream.V;
         grad.array.set(f32.subarray(from, from + ch.nv), ch.b * C * S + c * S + ch.v0);
       }
     }

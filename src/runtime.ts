@@ -90,6 +90,52 @@ export interface Kernels {
     dcs: number,
     tmp: number,
   ): void;
+  softmaxInterleaved(x: number, n: number, numClasses: number, out: number): number;
+  backwardInterleavedMask(
+    x: number,
+    t: number,
+    n: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+  ): void;
+  backwardInterleavedU8(
+    x: number,
+    t: number,
+    n: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+  ): void;
+  backwardInterleavedU16(
+    x: number,
+    t: number,
+    n: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+  ): void;
+  backwardInterleavedI32(
+    x: number,
+    t: number,
+    n: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+  ): void;
+  backwardInterleavedF32(
+    x: number,
+    t: number,
+    n: number,
+    numClasses: number,
+    act: number,
+    coef: number,
+    dx: number,
+  ): void;
   sumPlain(ptr: number, n: number): number;
 }
 
