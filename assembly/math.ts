@@ -1,11 +1,13 @@
 // exp and sigmoid on lanes, accurate to about one float32 ulp.
-import { abs, add, div, lt1, mul, roundEven, selectLt, splat, sub } from "./lanes";
+import { abs, add, div, mul, pmax, roundEven, selectLt, splat, sub } from "./lanes";
 
 const LOG2E: f32 = 1.44269504;
 // Cody–Waite split of ln 2: LN2_HI has few bits, so n·LN2_HI is exact for |n| ≤ 126.
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
-// Below this e^x is subnormal in float32; we return 0 there.
+// Below this e^x is subnormal in float32; arguments are clamped here, so the
+// smallest result is 2^-126 ≈ 1.2e-38 instead of a subnormal or 0: nothing a
+// probability, a sum or a gradient in float32 can tell apart.
 const EXP_MIN: f32 = -87.33654;
 
 /**
@@ -16,7 +18,7 @@ const EXP_MIN: f32 = -87.33654;
  */
 // @ts-ignore: decorator
 @inline export function expNonPositive<V>(x: V): V {
-  const xc = selectLt<V>(x, splat<V>(EXP_MIN), splat<V>(EXP_MIN), x);
+  const xc = pmax<V>(x, splat<V>(EXP_MIN)); // keeps NaN
   const n = roundEven<V>(mul<V>(xc, splat<V>(LOG2E)));
   const r = sub<V>(sub<V>(xc, mul<V>(n, splat<V>(LN2_HI))), mul<V>(n, splat<V>(LN2_LO)));
   let q = splat<V>(1.0 / 5040.0);
@@ -27,9 +29,7 @@ const EXP_MIN: f32 = -87.33654;
   q = add<V>(mul<V>(q, r), splat<V>(0.5));
   q = add<V>(mul<V>(q, r), splat<V>(1.0));
   q = add<V>(mul<V>(q, r), splat<V>(1.0));
-  const e = mul<V>(q, pow2<V>(n));
-  // flush what would be subnormal to exactly 0 (the mask is 0 below EXP_MIN)
-  return mul<V>(e, sub<V>(splat<V>(1), lt1<V>(x, splat<V>(EXP_MIN))));
+  return mul<V>(q, pow2<V>(n));
 }
 
 /** 2^n for whole n in [-126, 127], by writing the exponent field. */

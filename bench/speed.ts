@@ -79,7 +79,42 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
   both.free();
 }
 
-// --- four classes, channels-last, uint8 label map, in wasm memory ------------
+// --- four classes, channels-last, one-hot float mask, in wasm memory --------
+{
+  const C = 4;
+  const all = createVolume(2 * C * N); // predictions, then the mask
+  const view = all.array;
+  const { logits, labels } = syntheticVolume({ size: [SIDE, SIDE, SIDE], classes: C, seed: 3 });
+  for (let v = 0; v < N; v++) {
+    let total = 0;
+    for (let c = 0; c < C; c++) total += Math.exp(logits[v * C + c]!);
+    for (let c = 0; c < C; c++) view[v * C + c] = Math.exp(logits[v * C + c]!) / total;
+    view[C * N + v * C + labels[v]!] = 1;
+  }
+  const probs = view.subarray(0, C * N);
+  const mask = view.subarray(C * N);
+  const shape = [1, SIDE, SIDE, SIDE, C];
+  let tp0 = 0;
+  for (let v = 0; v < N; v++) if (labels[v] === 0) tp0 += probs[v * C]!;
+  const group: Group = {
+    title: `Statistics, ${SIDE}³ voxels, 4 classes channels-last, one-hot float mask, in wasm memory`,
+    voxels: N,
+    bytes: 8 * C * N,
+    peer: "plain f32x4 sum (ceiling)",
+    contenders: [
+      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(all.byteOffset, 2 * C * N) },
+      {
+        name: "dice-wasm overlapStats",
+        run: () => overlapStats(probs, mask, { shape }),
+        check: () => close(overlapStats(probs, mask, { shape }).tp[0]!, tp0, "tp of class 0"),
+      },
+    ],
+  };
+  results.push({ group, rows: await runGroup(group) });
+  all.free();
+}
+
+// --- four classes, channels-last, uint8 label map -----------------------------
 {
   const C = 4;
   const floats = C * N + N / 4; // predictions, then one byte a voxel
@@ -109,14 +144,36 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
         run: () => overlapStats(probs, map, opts),
         check: () => close(overlapStats(probs, map, opts).tp[0]!, tp0, "tp of class 0"),
       },
-      {
-        name: "dice-wasm diceLoss softmax + grad",
-        run: () => diceLoss(logits, labels, { ...opts, softmax: true, grad: true }),
-      },
     ],
   };
   results.push({ group, rows: await runGroup(group) });
   all.free();
+
+  // --- loss and gradient from logits, softmax fused ---------------------------
+  const x = createVolume(C * N);
+  const lv = createVolume(N, "uint8");
+  const g = createVolume(C * N);
+  x.array.set(logits);
+  lv.array.set(labels);
+  const reused = new Float32Array(C * N);
+  const softmax = { ...opts, softmax: true } as const;
+  const train: Group = {
+    title: `Dice loss + gradient, ${SIDE}³ voxels, 4 classes channels-last, softmax, uint8 labels`,
+    voxels: N,
+    bytes: 4 * C * N + N,
+    peer: "loss + grad, JS arrays, fresh grad",
+    contenders: [
+      { name: "loss + grad, JS arrays, fresh grad", run: () => diceLoss(logits, labels, { ...softmax, grad: true }) },
+      {
+        name: "loss + grad, JS arrays, reused grad",
+        run: () => diceLoss(logits, labels, { ...softmax, grad: reused }),
+      },
+      { name: "loss + grad, in wasm memory", run: () => diceLoss(x, lv, { ...softmax, grad: g }) },
+      { name: "loss only, in wasm memory", run: () => diceLoss(x, lv, softmax) },
+    ],
+  };
+  results.push({ group: train, rows: await runGroup(train) });
+  for (const v of [x, lv, g]) v.free();
 }
 
 console.log(`\nresults: ${saveResults("speed", results)}`);
