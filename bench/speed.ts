@@ -1,9 +1,9 @@
 // npm run bench: the statistics kernels against the memory-bandwidth ceiling (a
 // plain f32x4 sum over the same bytes) and against a plain JS float64 loop.
-import { createVolume, diceLoss, init, overlapStats } from "../src/index.js";
+import { createVolume, type DataOptions, diceLoss, init, overlapStats } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
 import { syntheticVolume } from "../src/synthetic.js";
-import { type Group, type Row, runGroup, saveResults } from "./harness.js";
+import { type Contender, type Group, type Row, runGroup, saveResults } from "./harness.js";
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 256);
 const N = SIDE ** 3;
@@ -13,6 +13,31 @@ const results: Array<{ group: Group; rows: Row[] }> = [];
 
 function close(a: number, b: number, what: string): void {
   if (!(Math.abs(a - b) <= 1e-5 * Math.abs(b))) throw new Error(`${what}: ${a} vs ${b}`);
+}
+
+/** Channels-last softmax probabilities of `logits` into `out`, in float64 then rounded. */
+function softmaxInto(logits: Float32Array, C: number, out: Float32Array): void {
+  for (let v = 0; v < logits.length / C; v++) {
+    let total = 0;
+    for (let c = 0; c < C; c++) total += Math.exp(logits[v * C + c]!);
+    for (let c = 0; c < C; c++) out[v * C + c] = Math.exp(logits[v * C + c]!) / total;
+  }
+}
+
+const CEILING = "plain f32x4 sum (ceiling)";
+
+/** The bandwidth ceiling: a plain f32x4 sum over `floats` floats at byte offset `ptr`. */
+function ceiling(ptr: number, floats: number): Contender {
+  return { name: CEILING, run: () => kernels.sumPlain(ptr, floats) };
+}
+
+/** overlapStats on (p, t), checked against the expected tp of class 0. */
+function stats(p: Float32Array, t: Float32Array | Uint8Array, options: DataOptions, tp0: number): Contender {
+  return {
+    name: "dice-wasm overlapStats",
+    run: () => overlapStats(p, t, options),
+    check: () => close(overlapStats(p, t, options).tp[0]!, tp0, "tp of class 0"),
+  };
 }
 
 function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
@@ -45,15 +70,8 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
     title: `Statistics, ${SIDE}³ voxels, 1 class, float mask, in wasm memory (${(8 * N) / 2 ** 20} MiB read)`,
     voxels: N,
     bytes: 8 * N,
-    peer: "plain f32x4 sum (ceiling)",
-    contenders: [
-      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(both.byteOffset, 2 * N) },
-      {
-        name: "dice-wasm overlapStats",
-        run: () => overlapStats(p, t, { shape }),
-        check: () => close(overlapStats(p, t, { shape }).tp[0]!, tp, "tp"),
-      },
-    ],
+    peer: CEILING,
+    contenders: [ceiling(both.byteOffset, 2 * N), stats(p, t, { shape }, tp)],
   };
   results.push({ group, rows: await runGroup(group) });
 
@@ -64,14 +82,10 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
     title: `Statistics, ${SIDE}³ voxels, 1 class, float mask, from JS Float32Arrays (copy included)`,
     voxels: N,
     bytes: 8 * N,
-    peer: "plain f32x4 sum (ceiling)",
+    peer: CEILING,
     contenders: [
-      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(both.byteOffset, 2 * N) },
-      {
-        name: "dice-wasm overlapStats",
-        run: () => overlapStats(jp, jt, { shape }),
-        check: () => close(overlapStats(jp, jt, { shape }).tp[0]!, tp, "tp"),
-      },
+      ceiling(both.byteOffset, 2 * N),
+      stats(jp, jt, { shape }, tp),
       { name: "JS float64 loop", run: () => jsStats(jp, jt), check: () => close(jsStats(jp, jt)[0], tp, "tp") },
     ],
   };
@@ -85,13 +99,9 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
   const all = createVolume(2 * C * N); // predictions, then the mask
   const view = all.array;
   const { logits, labels } = syntheticVolume({ size: [SIDE, SIDE, SIDE], classes: C, seed: 3 });
-  for (let v = 0; v < N; v++) {
-    let total = 0;
-    for (let c = 0; c < C; c++) total += Math.exp(logits[v * C + c]!);
-    for (let c = 0; c < C; c++) view[v * C + c] = Math.exp(logits[v * C + c]!) / total;
-    view[C * N + v * C + labels[v]!] = 1;
-  }
   const probs = view.subarray(0, C * N);
+  softmaxInto(logits, C, probs);
+  for (let v = 0; v < N; v++) view[C * N + v * C + labels[v]!] = 1;
   const mask = view.subarray(C * N);
   const shape = [1, SIDE, SIDE, SIDE, C];
   let tp0 = 0;
@@ -100,15 +110,8 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
     title: `Statistics, ${SIDE}³ voxels, 4 classes channels-last, one-hot float mask, in wasm memory`,
     voxels: N,
     bytes: 8 * C * N,
-    peer: "plain f32x4 sum (ceiling)",
-    contenders: [
-      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(all.byteOffset, 2 * C * N) },
-      {
-        name: "dice-wasm overlapStats",
-        run: () => overlapStats(probs, mask, { shape }),
-        check: () => close(overlapStats(probs, mask, { shape }).tp[0]!, tp0, "tp of class 0"),
-      },
-    ],
+    peer: CEILING,
+    contenders: [ceiling(all.byteOffset, 2 * C * N), stats(probs, mask, { shape }, tp0)],
   };
   results.push({ group, rows: await runGroup(group) });
   all.free();
@@ -121,11 +124,7 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
   const all = createVolume(floats);
   const { logits, labels } = syntheticVolume({ size: [SIDE, SIDE, SIDE], classes: C, seed: 3 });
   const probs = all.array.subarray(0, C * N);
-  for (let v = 0; v < N; v++) {
-    let total = 0;
-    for (let c = 0; c < C; c++) total += Math.exp(logits[v * C + c]!);
-    for (let c = 0; c < C; c++) probs[v * C + c] = Math.exp(logits[v * C + c]!) / total;
-  }
+  softmaxInto(logits, C, probs);
   const map = new Uint8Array(all.array.buffer, all.byteOffset + 4 * C * N, N);
   map.set(labels);
   const shape = [1, SIDE, SIDE, SIDE, C];
@@ -136,15 +135,8 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
     title: `Statistics, ${SIDE}³ voxels, 4 classes channels-last, uint8 labels, in wasm memory`,
     voxels: N,
     bytes: 4 * floats,
-    peer: "plain f32x4 sum (ceiling)",
-    contenders: [
-      { name: "plain f32x4 sum (ceiling)", run: () => kernels.sumPlain(all.byteOffset, floats) },
-      {
-        name: "dice-wasm overlapStats",
-        run: () => overlapStats(probs, map, opts),
-        check: () => close(overlapStats(probs, map, opts).tp[0]!, tp0, "tp of class 0"),
-      },
-    ],
+    peer: CEILING,
+    contenders: [ceiling(all.byteOffset, floats), stats(probs, map, opts, tp0)],
   };
   results.push({ group, rows: await runGroup(group) });
   all.free();

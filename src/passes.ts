@@ -3,7 +3,14 @@
 // other arrays are copied in chunks of whole voxels. Memory use is bounded by
 // the chunk size, whatever the volume size.
 import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, type LabelDtype, type Problem, type Source } from "./options.js";
-import { type Kernels, reserveWorkspace, runtime } from "./runtime.js";
+import {
+  type BackwardKernel,
+  type InterleavedBackwardKernel,
+  type Kernels,
+  reserveWorkspace,
+  runtime,
+  type StatsKernel,
+} from "./runtime.js";
 
 /** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
 export const CHUNK_ELEMENTS = 16384;
@@ -41,13 +48,6 @@ export interface RawStats {
   nonFinite: number;
 }
 
-/** (p, t, n, cls or numClasses, mode, out) */
-type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
-/** (x, vs, cs, t, nVox, numClasses, act, coef, dx, dcs, tmp) */
-type BackwardKernel = (...args: Parameters<Kernels["backwardMask"]>) => void;
-/** (x, t, n, numClasses, act, coef, dx) */
-type InterleavedBackward = (...args: Parameters<Kernels["backwardInterleavedMask"]>) => void;
-
 function labelKernels(
   k: Kernels,
   dtype: LabelDtype,
@@ -55,7 +55,7 @@ function labelKernels(
   stats: StatsKernel;
   interleaved: StatsKernel;
   backward: BackwardKernel;
-  backwardInterleaved: InterleavedBackward;
+  backwardInterleaved: InterleavedBackwardKernel;
 } {
   switch (dtype) {
     case "uint8":

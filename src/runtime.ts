@@ -3,6 +3,33 @@
 import { DiceWasmError } from "./errors.js";
 import { scalarWasm, simdWasm } from "./generated/wasm.js";
 
+/** Statistics of a class plane or an interleaved chunk: (p, t, n, cls or numClasses, mode, out). */
+export type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
+/** Pass 2 in any layout: (x, vs, cs, t, nVox, numClasses, act, coef, dx, dcs, tmp). */
+export type BackwardKernel = (
+  x: number,
+  vs: number,
+  cs: number,
+  t: number,
+  nVox: number,
+  numClasses: number,
+  act: number,
+  coef: number,
+  dx: number,
+  dcs: number,
+  tmp: number,
+) => void;
+/** Pass 2 for interleaved channels-last chunks: (x, t, n, numClasses, act, coef, dx). */
+export type InterleavedBackwardKernel = (
+  x: number,
+  t: number,
+  n: number,
+  numClasses: number,
+  act: number,
+  coef: number,
+  dx: number,
+) => void;
+
 /** The kernel exports; pointers are byte offsets, counts are elements. */
 export interface Kernels {
   readonly memory: WebAssembly.Memory;
@@ -16,126 +43,26 @@ export interface Kernels {
     out: number,
     os: number,
   ): number;
-  statsMask(p: number, t: number, n: number, mode: number, out: number): void;
-  statsLabelU8(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
-  statsLabelU16(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
-  statsLabelI32(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
-  statsLabelF32(p: number, t: number, n: number, cls: number, mode: number, out: number): void;
-  statsInterleavedU8(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
-  statsInterleavedU16(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
-  statsInterleavedI32(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
-  statsInterleavedF32(p: number, t: number, n: number, numClasses: number, mode: number, out: number): void;
-  backwardMask(
-    x: number,
-    vs: number,
-    cs: number,
-    t: number,
-    nVox: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-    dcs: number,
-    tmp: number,
-  ): void;
-  backwardLabelU8(
-    x: number,
-    vs: number,
-    cs: number,
-    t: number,
-    nVox: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-    dcs: number,
-    tmp: number,
-  ): void;
-  backwardLabelU16(
-    x: number,
-    vs: number,
-    cs: number,
-    t: number,
-    nVox: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-    dcs: number,
-    tmp: number,
-  ): void;
-  backwardLabelI32(
-    x: number,
-    vs: number,
-    cs: number,
-    t: number,
-    nVox: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-    dcs: number,
-    tmp: number,
-  ): void;
-  backwardLabelF32(
-    x: number,
-    vs: number,
-    cs: number,
-    t: number,
-    nVox: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-    dcs: number,
-    tmp: number,
-  ): void;
   softmaxInterleaved(x: number, n: number, numClasses: number, out: number): number;
-  backwardInterleavedMask(
-    x: number,
-    t: number,
-    n: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-  ): void;
-  backwardInterleavedU8(
-    x: number,
-    t: number,
-    n: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-  ): void;
-  backwardInterleavedU16(
-    x: number,
-    t: number,
-    n: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-  ): void;
-  backwardInterleavedI32(
-    x: number,
-    t: number,
-    n: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-  ): void;
-  backwardInterleavedF32(
-    x: number,
-    t: number,
-    n: number,
-    numClasses: number,
-    act: number,
-    coef: number,
-    dx: number,
-  ): void;
+  statsMask(p: number, t: number, n: number, mode: number, out: number): void;
+  statsLabelU8: StatsKernel;
+  statsLabelU16: StatsKernel;
+  statsLabelI32: StatsKernel;
+  statsLabelF32: StatsKernel;
+  statsInterleavedU8: StatsKernel;
+  statsInterleavedU16: StatsKernel;
+  statsInterleavedI32: StatsKernel;
+  statsInterleavedF32: StatsKernel;
+  backwardMask: BackwardKernel;
+  backwardLabelU8: BackwardKernel;
+  backwardLabelU16: BackwardKernel;
+  backwardLabelI32: BackwardKernel;
+  backwardLabelF32: BackwardKernel;
+  backwardInterleavedMask: InterleavedBackwardKernel;
+  backwardInterleavedU8: InterleavedBackwardKernel;
+  backwardInterleavedU16: InterleavedBackwardKernel;
+  backwardInterleavedI32: InterleavedBackwardKernel;
+  backwardInterleavedF32: InterleavedBackwardKernel;
   sumPlain(ptr: number, n: number): number;
 }
 
