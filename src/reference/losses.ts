@@ -192,3 +192,52 @@ export function referenceGradient(
   }
   return grad;
 }
+
+/**
+ * The exact gradient of MONAI's plain Dice loss (no squaring, no Jaccard, hard
+ * targets), summed over classes and batch items, in float64 from the formula:
+ * f = 1 − (2I + sn)/(P + G + sd), ∂f/∂p_i = −(2g_i·(P + G + sd) − (2I + sn))/(P + G + sd)²,
+ * then through the activation. Scales to volumes where finite differences cannot.
+ */
+export function referenceDiceGradient(input: Numbers, target: Numbers, o: AnyOptions): Float64Array {
+  const t = referenceTensors(input, target, { ...o, includeBackground: true });
+  const { B, C, S, p, g } = t;
+  const sn = o.smoothNr ?? 1e-5;
+  const sd = o.smoothDr ?? 1e-5;
+  const dp = new Float64Array(B * C * S);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      let I = 0;
+      let P = 0;
+      let G = 0;
+      for (let v = 0; v < S; v++) {
+        const i = (b * C + c) * S + v;
+        I += p[i]! * g[i]!;
+        P += p[i]!;
+        G += g[i]!;
+      }
+      const D = P + G + sd;
+      for (let v = 0; v < S; v++) {
+        const i = (b * C + c) * S + v;
+        dp[i] = -(2 * g[i]! * D - (2 * I + sn)) / (D * D);
+      }
+    }
+  }
+  const last = (o.layout ?? "channels-last") === "channels-last";
+  const grad = new Float64Array(B * C * S);
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < S; v++) {
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += p[(b * C + c) * S + v]! * dp[(b * C + c) * S + v]!;
+      for (let c = 0; c < C; c++) {
+        const i = (b * C + c) * S + v;
+        const pi = p[i]!;
+        let d = dp[i]!;
+        if (o.sigmoid) d *= pi * (1 - pi);
+        else if (o.softmax && C > 1) d = pi * (d - dot);
+        grad[last ? (b * S + v) * C + c : i] = d / (o.reduction === "sum" ? 1 : B * C);
+      }
+    }
+  }
+  return grad;
+}
