@@ -5,21 +5,9 @@
 // (hard labels: a = L_fp, b = L_tp − L_fp − L_fn, k = 2·L_se; soft labels: a ± h
 // on either side of p = g, their mean at a tie). The activation's chain rule is
 // fused: sigmoid dx = dp·σ'(x), softmax dx_c = p_c·(dp_c − Σ_k p_k·dp_k).
-import { abs, add, div, gatherF, labelMask, loadF, lt1, mul, one, pmax, scatterF, selectLt, splat, sub, width } from "./lanes";
+import { abs, add, div, labelMask, loadVoxels, lt1, mul, one, pmax, selectLt, splat, storeVoxels, sub, width } from "./lanes";
 import { expNonPositive } from "./math";
 import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
-
-/** W values of one class of W consecutive voxels (voxel stride vs floats). */
-// @ts-ignore: decorator
-@inline function loadVoxels<V>(ptr: usize, vs: usize, contiguous: bool): V {
-  return contiguous ? loadF<V>(ptr) : gatherF<V>(ptr, vs);
-}
-
-// @ts-ignore: decorator
-@inline function storeVoxels<V>(ptr: usize, vs: usize, v: V, contiguous: bool): void {
-  if (contiguous) store<V>(ptr, v);
-  else scatterF<V>(ptr, vs, v);
-}
 
 /** dL/dp from p, g and the class's four coefficients at `coef` (f32 a, b, k, h). */
 // @ts-ignore: decorator

@@ -80,14 +80,6 @@
   return select<f32>(1, 0, a < b);
 }
 
-/** 1.0 in the lanes where a == b, else 0.0. */
-// @ts-ignore: decorator
-@inline export function eq1<V>(a: V, b: V): V {
-  if (isVector<V>()) return v128.and(f32x4.eq(a, b), f32x4.splat(1));
-  // @ts-ignore: V is f32 here
-  return select<f32>(1, 0, a == b);
-}
-
 /** 1.0 in the lanes where a != b (true for NaN), else 0.0. */
 // @ts-ignore: decorator
 @inline export function ne1<V>(a: V, b: V): V {
@@ -147,6 +139,19 @@
     return v128.load32_lane(ptr + stride * 12, v, 3);
   }
   return load<V>(ptr);
+}
+
+/** W values of one class of W consecutive voxels, `vs` floats apart. */
+// @ts-ignore: decorator
+@inline export function loadVoxels<V>(ptr: usize, vs: usize, contiguous: bool): V {
+  return contiguous ? load<V>(ptr) : gatherF<V>(ptr, vs);
+}
+
+/** Stores W values of one class of W consecutive voxels, `vs` floats apart. */
+// @ts-ignore: decorator
+@inline export function storeVoxels<V>(ptr: usize, vs: usize, v: V, contiguous: bool): void {
+  if (contiguous) store<V>(ptr, v);
+  else scatterF<V>(ptr, vs, v);
 }
 
 /** Stores W f32 with a stride of `stride` elements, starting at `ptr` (bytes). */

@@ -76,6 +76,7 @@ export interface Source<A extends KernelArray = KernelArray> {
 
 export type LabelDtype = "uint8" | "uint16" | "int32" | "float32";
 
+// mirror assembly/probabilities.ts and assembly/stats.ts
 export const ACT_NONE = 0;
 export const ACT_SIGMOID = 1;
 export const ACT_SOFTMAX = 2;
