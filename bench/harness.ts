@@ -1,6 +1,8 @@
 // A thin layer over tinybench: groups of contenders run in the same process,
 // each checked before it is timed, reported as median time, throughput, and a
-// ratio to a peer measured in the same run (the machine is shared and noisy).
+// ratio to a peer measured in the same run. The machine is shared and its
+// memory bandwidth drifts by ±15% over seconds, so a group runs in several
+// short rounds and the ratio reported is the median of the per-round ratios.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Bench } from "tinybench";
@@ -30,26 +32,35 @@ export interface Row {
   ratioToPeer: number;
 }
 
-export async function runGroup(group: Group, time = 1500): Promise<Row[]> {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+export async function runGroup(group: Group, rounds = 5, time = 400): Promise<Row[]> {
   for (const c of group.contenders) c.check?.();
-  const bench = new Bench({ time, warmupTime: 300, iterations: 5, warmupIterations: 2 });
-  for (const c of group.contenders) bench.add(c.name, c.run);
-  await bench.run();
-  const medians = new Map<string, number>();
-  for (const task of bench.tasks) {
-    const r = task.result;
-    if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
-    medians.set(task.name, r.latency.p50);
+  const times = new Map<string, number[]>(group.contenders.map((c) => [c.name, []]));
+  const ratios = new Map<string, number[]>(group.contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({ time, warmupTime: 100, iterations: 3, warmupIterations: 1 });
+    for (const c of group.contenders) bench.add(c.name, c.run);
+    await bench.run();
+    const medians = new Map<string, number>();
+    for (const task of bench.tasks) {
+      const r = task.result;
+      if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
+      medians.set(task.name, r.latency.p50);
+    }
+    for (const [name, ms] of medians) {
+      times.get(name)!.push(ms);
+      ratios.get(name)!.push(medians.get(group.peer)! / ms);
+    }
   }
-  const peer = medians.get(group.peer)!;
   const rows = group.contenders.map(({ name }) => {
-    const ms = medians.get(name)!;
+    const ms = median(times.get(name)!);
     return {
       name,
       medianMs: ms,
       gvoxelsPerS: group.voxels / ms / 1e6,
       gbPerS: group.bytes / ms / 1e6,
-      ratioToPeer: peer / ms,
+      ratioToPeer: median(ratios.get(name)!),
     };
   });
   console.log(`\n${group.title}`);
