@@ -1,0 +1,40 @@
+// Loading: the error before init, SIMD detection, forcing a build, bringing your own binary.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { backend, DiceWasmError, diceLoss, init, simdSupported } from "../src/index.js";
+import { uniform } from "./helpers.js";
+
+describe("runtime", () => {
+  it("says what to do when used before init()", () => {
+    expect(backend()).toBeUndefined();
+    expect(() => diceLoss(new Float32Array(4), new Float32Array(4), { shape: [1, 4, 1] })).toThrow(
+      expect.objectContaining({ code: "NOT_INITIALIZED", message: expect.stringMatching(/await init\(\)/) }),
+    );
+  });
+
+  it("detects SIMD in Node 20 and picks that build; a forced scalar build gives the same loss", async () => {
+    expect(simdSupported()).toBe(true);
+    expect(await init()).toBe("simd");
+    const p = uniform(60, 1);
+    const t = uniform(60, 2).map((x) => (x < 0.5 ? 0 : 1));
+    const simd = diceLoss(p, t, { shape: [1, 20, 3] }).loss;
+    expect(await init({ simd: false })).toBe("scalar");
+    expect(backend()).toBe("scalar");
+    expect(Math.abs(diceLoss(p, t, { shape: [1, 20, 3] }).loss - simd)).toBeLessThan(1e-7);
+  });
+
+  it("accepts a binary the caller hosts", async () => {
+    const bytes = readFileSync("build/dice-scalar.wasm");
+    expect(await init({ simd: false, wasm: bytes })).toBe("scalar");
+    const r = diceLoss(new Float32Array([1, 0, 0, 1]), new Float32Array([1, 0, 0, 1]), { shape: [1, 2, 2] });
+    expect(r.loss).toBeLessThan(1e-5);
+    await expect(init({ wasm: new Uint8Array([0, 1, 2]) })).rejects.toThrow();
+  });
+
+  it("is a DiceWasmError for every failure it reports", () => {
+    const e = new DiceWasmError("INVALID_OPTION", "x", { option: "y" });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe("DiceWasmError");
+    expect(e.details).toEqual({ option: "y" });
+  });
+});
