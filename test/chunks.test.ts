@@ -43,7 +43,7 @@ describe.each(BUILDS)("volumes of many chunks (simd: $simd)", (build) => {
       overlapStats(p.subarray(half * C), map.subarray(half), opts(half)),
     );
     for (const key of ["tp", "fp", "fn"] as const) {
-      whole[key].forEach((v, c) => expect(Math.abs(merged[key][c]! - v)).toBeLessThan(1e-6 * v));
+      for (const [c, v] of whole[key].entries()) expect(Math.abs(merged[key][c]! - v)).toBeLessThan(1e-6 * v);
     }
   });
 });
