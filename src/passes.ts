@@ -48,45 +48,17 @@ export interface RawStats {
   nonFinite: number;
 }
 
-function labelKernels(
-  k: Kernels,
-  dtype: LabelDtype,
-): {
-  stats: StatsKernel;
-  interleaved: StatsKernel;
-  backward: BackwardKernel;
-  backwardInterleaved: InterleavedBackwardKernel;
-} {
-  switch (dtype) {
-    case "uint8":
-      return {
-        stats: k.statsLabelU8,
-        interleaved: k.statsInterleavedU8,
-        backward: k.backwardLabelU8,
-        backwardInterleaved: k.backwardInterleavedU8,
-      };
-    case "uint16":
-      return {
-        stats: k.statsLabelU16,
-        interleaved: k.statsInterleavedU16,
-        backward: k.backwardLabelU16,
-        backwardInterleaved: k.backwardInterleavedU16,
-      };
-    case "int32":
-      return {
-        stats: k.statsLabelI32,
-        interleaved: k.statsInterleavedI32,
-        backward: k.backwardLabelI32,
-        backwardInterleaved: k.backwardInterleavedI32,
-      };
-    case "float32":
-      return {
-        stats: k.statsLabelF32,
-        interleaved: k.statsInterleavedF32,
-        backward: k.backwardLabelF32,
-        backwardInterleaved: k.backwardInterleavedF32,
-      };
-  }
+const SUFFIX = { uint8: "U8", uint16: "U16", int32: "I32", float32: "F32" } as const;
+
+/** The kernels specialised for one label type. */
+function labelKernels(k: Kernels, dtype: LabelDtype) {
+  const s = SUFFIX[dtype];
+  return {
+    stats: k[`statsLabel${s}`] as StatsKernel,
+    interleaved: k[`statsInterleaved${s}`] as StatsKernel,
+    backward: k[`backwardLabel${s}`] as BackwardKernel,
+    backwardInterleaved: k[`backwardInterleaved${s}`] as InterleavedBackwardKernel,
+  };
 }
 
 /**
