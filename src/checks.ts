@@ -50,6 +50,13 @@ export function checkData(problem: Problem, raw: RawStats): void {
     for (let i = b * S; i < (b + 1) * S; i++) {
       const l = labels[i]!;
       if (Number.isInteger(l) && l >= 0 && l < C) continue;
+      if (!Number.isInteger(l)) {
+        throw new DiceWasmError(
+          "NON_INTEGER_LABEL",
+          `label ${l} at index ${i} is not a whole number; a label map holds class ids. A resampled map needs nearest-neighbour interpolation; soft targets go in a float mask (toOnehotY: false, softLabel: true).`,
+          { index: i, value: l },
+        );
+      }
       throw new DiceWasmError(
         "LABEL_OUT_OF_RANGE",
         `label ${l} at index ${i} is not a class id in [0, ${C}); the prediction has ${C} classes. Check the label map's values (a resampled or non-integer map?) or the number of output channels.`,

@@ -8,6 +8,7 @@ export type DiceWasmErrorCode =
   | "NON_FINITE_INPUT"
   | "NON_FINITE_TARGET"
   | "LABEL_OUT_OF_RANGE"
+  | "NON_INTEGER_LABEL"
   | "VOLUME_FREED"
   | "OUT_OF_MEMORY";
 
