@@ -82,7 +82,12 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
-/** True when this runtime validates WebAssembly SIMD128. */
+/**
+ * True when this runtime validates WebAssembly SIMD128 (the check `init()` makes).
+ *
+ * @example
+ * if (!simdSupported()) console.warn("dice-wasm will use its scalar kernels here");
+ */
 export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
@@ -151,7 +156,13 @@ export function reserveWorkspace(bytes: number): number {
   return workspace.ptr;
 }
 
-/** The build `init()` chose, or undefined before it. */
+/**
+ * The build `init()` chose, or undefined before it.
+ *
+ * @example
+ * await init();
+ * console.log(`dice-wasm kernels: ${backend()}`); // "simd" or "scalar"
+ */
 export function backend(): Backend | undefined {
   return current?.backend;
 }

@@ -47,7 +47,13 @@ export function overlapStats(
   return stats;
 }
 
-/** Statistics of the union of the volumes behind `a` and `b` (same batch size and classes). */
+/**
+ * Statistics of the union of the volumes behind `a` and `b` (same batch size
+ * and classes): how chunks, workers or machines combine their work.
+ *
+ * @example
+ * const total = parts.map((p) => overlapStats(p.input, p.target, opts)).reduce(mergeStats);
+ */
 export function mergeStats(a: OverlapStats, b: OverlapStats): OverlapStats {
   if (a.batchSize !== b.batchSize || a.numClasses !== b.numClasses || Boolean(a.se) !== Boolean(b.se)) {
     throw new DiceWasmError(

@@ -58,6 +58,27 @@ describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
     },
   );
 
+  it("float masks and gradients in wasm memory, every activation", () => {
+    const shape = [2, 3, 50];
+    const x = uniform(300, 4, -2, 2);
+    const mask = uniform(300, 5).map((v) => (v < 0.4 ? 0 : 1));
+    const vx = createVolume(300);
+    const vt = createVolume(300);
+    const vg = createVolume(300);
+    vx.array.set(x);
+    vt.array.set(mask);
+    for (const act of [{}, { sigmoid: true }, { softmax: true }]) {
+      for (const layout of ["channels-last", "channels-first"] as const) {
+        const opts = { shape: layout === "channels-last" ? [2, 50, 3] : shape, layout, ...act };
+        const copied = diceLoss(x, mask, { ...opts, grad: true });
+        const inPlace = diceLoss(vx, vt, { ...opts, grad: vg });
+        expect(inPlace.loss).toBe(copied.loss);
+        expect(vg.array).toEqual(copied.grad);
+      }
+    }
+    for (const v of [vx, vt, vg]) v.free();
+  });
+
   it("views stay usable after memory grows (the getter re-makes them)", () => {
     const a = createVolume(1000);
     a.array.fill(0.5);
