@@ -71,7 +71,7 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
     const xv = v128.load(x + (<usize>i << 2));
     const g = isMask
       ? v128.load(t + (<usize>i << 2))
-      : one<v128>(interleavedMask<T>(t + <usize>(i / numClasses) * sizeof<T>(), numClasses));
+      : one<v128>(interleavedMask<T>(t + (<usize>i / <usize>numClasses) * sizeof<T>(), numClasses));
     let p = xv;
     let e = xv;
     let q = xv;

@@ -193,7 +193,14 @@
  */
 // @ts-ignore: decorator
 @inline export function interleavedMask<T>(ptr: usize, numClasses: i32): v128 {
-  if (numClasses == 4) return i32x4.eq(i32x4.splat(labelAt<T>(ptr, 0)), i32x4(0, 1, 2, 3));
+  if (numClasses == 4) {
+    // one label against 0 1 2 3, compared at the label's own width: every
+    // byte (or half) of lane c holds c, so a lane is all ones exactly on a match
+    if (isFloat<T>()) return f32x4.eq(v128.load32_splat(ptr), f32x4(0, 1, 2, 3));
+    if (sizeof<T>() == 1) return i8x16.eq(v128.load8_splat(ptr), i8x16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    if (sizeof<T>() == 2) return i16x8.eq(v128.load16_splat(ptr), i16x8(0, 0, 1, 1, 2, 2, 3, 3));
+    return i32x4.eq(v128.load32_splat(ptr), i32x4(0, 1, 2, 3));
+  }
   const pair = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(labelAt<T>(ptr, 0)), 2, labelAt<T>(ptr, 1)), 3, labelAt<T>(ptr, 1));
   return i32x4.eq(pair, i32x4(0, 1, 0, 1));
 }
@@ -206,6 +213,26 @@
     return l == Mathf.floor(l) && l >= 0 && l < 2147483648 ? <i32>l : -1;
   }
   return <i32>load<T>(ptr + <usize>k * sizeof<T>());
+}
+
+/** Adds 1 to the count lanes where the mask is set (integer lanes in SIMD: a set mask lane is −1). */
+// @ts-ignore: decorator
+@inline export function countIn<V>(count: V, m: V): V {
+  if (isVector<V>()) return i32x4.sub(count, m);
+  // @ts-ignore: V is f32 here
+  return count + m;
+}
+
+/** Count lane j as float64. */
+// @ts-ignore: decorator
+@inline export function countLane<V>(count: V, j: i32): f64 {
+  if (isVector<V>()) {
+    if (j == 0) return <f64>i32x4.extract_lane(count, 0);
+    if (j == 1) return <f64>i32x4.extract_lane(count, 1);
+    if (j == 2) return <f64>i32x4.extract_lane(count, 2);
+    return <f64>i32x4.extract_lane(count, 3);
+  }
+  return <f64>(count as f32);
 }
 
 /** x where the mask is set, else 0. */

@@ -17,20 +17,21 @@
 //
 // Label maps are read as they are (1, 2 or 4 bytes a voxel) and compared with the
 // class id; the 0/1 target then selects terms with bitwise ops, so tp, fp and the
-// count have exact terms. `count` is exact (whole numbers far below 2^24 per lane),
+// count have exact terms. `count` is exact (integer lanes in SIMD, whole floats below 2^24 in scalar),
 // so labels that match no class — out of range, negative, fractional, NaN — show up
 // for free: the counts over all classes fall short of the voxel count. With labels
 // the soft-label terms equal the hard ones (for p in [0, 1]), so both use the latter.
-import { add, drop, interleavedMask, keep, labelMask, lane, mul, one, pmax, pmin, splat, sub, width } from "./lanes";
+import { add, countIn, countLane, drop, interleavedMask, keep, labelMask, lane, mul, one, pmax, pmin, splat, sub, width } from "./lanes";
 
 export const MODE_HARD = 0;
 export const MODE_SOFT = 1;
 export const MODE_SQUARED = 2;
 
-/** What the target is: a float mask, labels (W a vector), or labels of interleaved classes. */
+/** What the target is: a float mask, labels (W a vector), or labels of 2 or 4 interleaved classes. */
 const MASK = 0;
 const LABELS = 1;
-const INTERLEAVED = 2;
+const INTERLEAVED_2 = 2;
+const INTERLEAVED_4 = 4;
 
 const TP = 0;
 const FP = 1;
@@ -67,10 +68,11 @@ const COUNT = 4;
 
 /** Targets of the vector at element offset j of `t`: the mask itself (float), or a label mask. */
 // @ts-ignore: decorator
-@inline function targetAt<V, T>(t: usize, j: i32, cls: i32, kind: i32, numClasses: i32): V {
+@inline function targetAt<V, T>(t: usize, j: i32, cls: i32, kind: i32): V {
   if (kind == MASK) return load<V>(t + (<usize>j << 2));
   if (isVector<V>()) {
-    if (kind == INTERLEAVED) return interleavedMask<T>(t + <usize>(j / numClasses) * sizeof<T>(), numClasses);
+    // kind is the class count here, a constant, so j / kind is a shift
+    if (kind == INTERLEAVED_2 || kind == INTERLEAVED_4) return interleavedMask<T>(t + (<usize>j / <usize>kind) * sizeof<T>(), kind);
   }
   return labelMask<V, T>(t + <usize>j * sizeof<T>(), cls);
 }
@@ -119,7 +121,7 @@ const COUNT = 4;
  */
 // @ts-ignore: decorator
 @inline function accumulate<V, T>(
-  p: usize, t: usize, n: i32, cls: i32, numClasses: i32, kind: i32, mode: i32, out: usize,
+  p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize,
 ): void {
   const W = width<V>();
   let tpS = splat<V>(0), tpC = splat<V>(0);
@@ -140,19 +142,17 @@ const COUNT = 4;
     const p6 = load<V>(pi, 6 * sizeof<V>());
     const p7 = load<V>(pi, 7 * sizeof<V>());
     pi += 8 * sizeof<V>();
-    const g0 = targetAt<V, T>(t, i, cls, kind, numClasses);
-    const g1 = targetAt<V, T>(t, i + W, cls, kind, numClasses);
-    const g2 = targetAt<V, T>(t, i + 2 * W, cls, kind, numClasses);
-    const g3 = targetAt<V, T>(t, i + 3 * W, cls, kind, numClasses);
-    const g4 = targetAt<V, T>(t, i + 4 * W, cls, kind, numClasses);
-    const g5 = targetAt<V, T>(t, i + 5 * W, cls, kind, numClasses);
-    const g6 = targetAt<V, T>(t, i + 6 * W, cls, kind, numClasses);
-    const g7 = targetAt<V, T>(t, i + 7 * W, cls, kind, numClasses);
+    const g0 = targetAt<V, T>(t, i, cls, kind);
+    const g1 = targetAt<V, T>(t, i + W, cls, kind);
+    const g2 = targetAt<V, T>(t, i + 2 * W, cls, kind);
+    const g3 = targetAt<V, T>(t, i + 3 * W, cls, kind);
+    const g4 = targetAt<V, T>(t, i + 4 * W, cls, kind);
+    const g5 = targetAt<V, T>(t, i + 5 * W, cls, kind);
+    const g6 = targetAt<V, T>(t, i + 6 * W, cls, kind);
+    const g7 = targetAt<V, T>(t, i + 7 * W, cls, kind);
     if (kind != MASK) {
-      count = add<V>(count, add<V>(
-        sum4<V>(one<V>(g0), one<V>(g1), one<V>(g2), one<V>(g3)),
-        sum4<V>(one<V>(g4), one<V>(g5), one<V>(g6), one<V>(g7)),
-      ));
+      count = countIn<V>(countIn<V>(countIn<V>(countIn<V>(count, g0), g1), g2), g3);
+      count = countIn<V>(countIn<V>(countIn<V>(countIn<V>(count, g4), g5), g6), g7);
     }
     // Kahan: y = x − c; s' = s + y; c = (s' − s) − y
     let x = block8<V>(TP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
@@ -183,7 +183,7 @@ const COUNT = 4;
     addTo<V>(out, FP, j, lane<V>(fpS, j) - lane<V>(fpC, j));
     addTo<V>(out, FN, j, lane<V>(fnS, j) - lane<V>(fnC, j));
     addTo<V>(out, SE, j, lane<V>(seS, j) - lane<V>(seC, j));
-    addTo<V>(out, COUNT, j, lane<V>(count, j));
+    addTo<V>(out, COUNT, j, countLane<V>(count, j));
   }
   // Less than a mini-block left: one element at a time, each term added in
   // float64 to lane (i mod W).
@@ -192,7 +192,7 @@ const COUNT = 4;
     let g: f32;
     if (kind == MASK) g = load<f32>(t + (<usize>i << 2));
     else if (kind == LABELS) g = labelMask<f32, T>(t + <usize>i * sizeof<T>(), cls);
-    else g = labelMask<f32, T>(t + <usize>(i / numClasses) * sizeof<T>(), i % numClasses);
+    else g = labelMask<f32, T>(t + (<usize>i / <usize>kind) * sizeof<T>(), i % kind);
     const j = i & (W - 1);
     addTo<V>(out, TP, j, <f64>term<f32>(TP, pk, g, kind, mode));
     addTo<V>(out, FP, j, <f64>term<f32>(FP, pk, g, kind, mode));
@@ -203,17 +203,17 @@ const COUNT = 4;
 }
 
 // @ts-ignore: decorator
-@inline function statsOf<V, T>(p: usize, t: usize, n: i32, cls: i32, numClasses: i32, kind: i32, mode: i32, out: usize): void {
+@inline function statsOf<V, T>(p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize): void {
   // one specialised loop per mode
-  if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, numClasses, kind, MODE_SOFT, out);
-  else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, numClasses, kind, MODE_SQUARED, out);
-  else accumulate<V, T>(p, t, n, cls, numClasses, kind, MODE_HARD, out);
+  if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT, out);
+  else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, kind, MODE_SQUARED, out);
+  else accumulate<V, T>(p, t, n, cls, kind, MODE_HARD, out);
 }
 
 // @ts-ignore: decorator
 @inline function stats<T>(p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize): void {
-  if (ASC_FEATURE_SIMD) statsOf<v128, T>(p, t, n, cls, 0, kind, mode, out);
-  else statsOf<f32, T>(p, t, n, cls, 0, kind, mode, out);
+  if (ASC_FEATURE_SIMD) statsOf<v128, T>(p, t, n, cls, kind, mode, out);
+  else statsOf<f32, T>(p, t, n, cls, kind, mode, out);
 }
 
 /**
@@ -249,8 +249,10 @@ export function statsLabelF32(p: usize, t: usize, n: i32, cls: i32, mode: i32, o
 
 // @ts-ignore: decorator
 @inline function interleaved<T>(p: usize, t: usize, n: i32, numClasses: i32, mode: i32, out: usize): void {
-  // needs lanes, so the scalar build never calls it (it deinterleaves instead)
-  if (ASC_FEATURE_SIMD) statsOf<v128, T>(p, t, n, 0, numClasses, INTERLEAVED, mode, out);
+  // needs lanes, so the scalar build never calls it (it makes class planes instead)
+  if (!ASC_FEATURE_SIMD) return;
+  if (numClasses == 4) statsOf<v128, T>(p, t, n, 0, INTERLEAVED_4, mode, out);
+  else statsOf<v128, T>(p, t, n, 0, INTERLEAVED_2, mode, out);
 }
 
 /**
