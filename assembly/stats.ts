@@ -1,4 +1,4 @@
-// Pass 1: overlap statistics of one class plane.
+// Pass 1: overlap statistics of one class plane, or of an interleaved chunk.
 //
 // For probabilities p and targets g of one class, accumulates
 //   tp = Σ p·g,  fp = Σ p·(1−g),  fn = Σ (1−p)·g              (hard labels)
@@ -13,7 +13,7 @@
 //   - lane totals are widened to float64 and added to the caller's block.
 // So |error| ≤ 7u·(true sum) + tiny, with u = 2^-24: 3.5 float32 ulps. The
 // mini-block makes Kahan's dependency chain 8× shorter and amortises its four
-// operations, which is what lets this kernel run at memory bandwidth.
+// operations, which is what brings this kernel to memory bandwidth.
 //
 // Label maps are read as they are (1, 2 or 4 bytes a voxel) and compared with the
 // class id; the 0/1 target then selects terms with bitwise ops, so tp, fp and the
