@@ -1,9 +1,9 @@
 // Option types, their defaults (MONAI's), and the checks that turn bad input
 // into a DiceWasmError before any kernel runs.
 import { DiceWasmError } from "./errors.js";
-import { workspaceBytes } from "./passes.js";
 import { reserveWorkspace, runtime } from "./runtime.js";
 import { WasmVolume } from "./volume.js";
+import { workspaceLayout } from "./workspace.js";
 
 export type Layout = "channels-last" | "channels-first";
 export type Reduction = "mean" | "sum" | "none";
@@ -218,7 +218,7 @@ export function resolveProblem(
     );
 
   // the only allocation a loss makes, done before any view of wasm memory is taken
-  reserveWorkspace(workspaceBytes(C, runtime().lanes));
+  reserveWorkspace(workspaceLayout(C, runtime().lanes).bytes);
   const inputSource = sourceOf(input) as Source<Float32Array> | undefined;
   if (!inputSource || !(inputSource.array instanceof Float32Array)) {
     fail(

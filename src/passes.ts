@@ -11,21 +11,7 @@ import {
   runtime,
   type StatsKernel,
 } from "./runtime.js";
-
-/** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
-export const CHUNK_ELEMENTS = 16384;
-/** Statistics a kernel accumulates per class: tp, fp, fn, se, count. */
-const STATS = 5;
-
-/** Whole voxels per chunk for C classes, a multiple of 16 so that chunks split on mini-blocks. */
-function chunkVoxels(C: number): number {
-  return Math.max(16, Math.floor(CHUNK_ELEMENTS / C / 16) * 16);
-}
-
-/** Bytes of workspace a problem with C classes needs: five chunk buffers, statistics, coefficients, scratch. */
-export function workspaceBytes(C: number, lanes: number): number {
-  return 5 * chunkVoxels(C) * C * 4 + C * STATS * lanes * 8 + C * 16 + 2 * C * 16;
-}
+import { STATS, workspaceLayout } from "./workspace.js";
 
 /** How a Stream hands chunks to the kernels. */
 type Shape =
@@ -100,7 +86,10 @@ class Stream {
   readonly out: number;
   readonly coef: number;
   readonly tmp: number;
-  private f32!: Float32Array;
+  /** All of wasm memory; no allocation happens while a Stream lives, so this view stays attached. */
+  readonly heapF32: Float32Array;
+  /** Element (voxel, class) at voxel·C + class in each batch item (channels-last, or a single class). */
+  private readonly channelsLast: boolean;
   nonFinite = 0;
 
   constructor(
@@ -109,33 +98,41 @@ class Stream {
   ) {
     const { kernels, lanes } = runtime();
     this.kernels = kernels;
-    const { C } = problem;
-    this.V = chunkVoxels(C);
-    const buf = this.V * C * 4;
-    const base = reserveWorkspace(workspaceBytes(C, lanes));
-    [this.x, this.t, this.pbuf, this.tp, this.dx] = [0, 1, 2, 3, 4].map((i) => base + i * buf) as [
+    const layout = workspaceLayout(problem.C, lanes);
+    const base = reserveWorkspace(layout.bytes);
+    this.V = layout.voxels;
+    [this.x, this.t, this.pbuf, this.tp, this.dx] = [0, 1, 2, 3, 4].map((i) => base + i * layout.buffer) as [
       number,
       number,
       number,
       number,
       number,
     ];
-    this.out = base + 5 * buf;
-    this.coef = this.out + C * STATS * lanes * 8;
-    this.tmp = this.coef + C * 16;
-    this.refresh();
+    this.out = base + layout.out;
+    this.coef = base + layout.coef;
+    this.tmp = base + layout.tmp;
+    this.heapF32 = new Float32Array(runtime().heap.memory.buffer);
+    this.channelsLast = problem.layout === "channels-last" || problem.C === 1;
   }
 
-  /** Views must be re-made after any allocation: growth detaches the old buffer. */
-  refresh(): void {
-    this.f32 = new Float32Array(runtime().heap.memory.buffer);
+  /** Index of element (voxel v0, class 0) of batch item b in an array of the prediction's shape. */
+  private start(b: number, v0: number): number {
+    const { C, S } = this.problem;
+    return this.channelsLast ? (b * S + v0) * C : b * C * S + v0;
   }
 
-  get heapF32(): Float32Array {
-    return this.f32;
+  /**
+   * Where a chunk of an array of the prediction's shape lies in wasm memory:
+   * [pointer, voxel stride, class stride] in place, or in chunk buffer `buf`.
+   */
+  place(source: Source<Float32Array>, b: number, v0: number, buf: number): [number, number, number] {
+    const { C, S } = this.problem;
+    const vs = this.channelsLast ? C : 1;
+    if (source.ptr !== undefined) return [source.ptr + this.start(b, v0) * 4, vs, this.channelsLast ? 1 : S];
+    return [buf, vs, this.channelsLast ? 1 : this.V];
   }
 
-  /** Float data of one batch item in the prediction's layout: in place, or copied into `buf`. */
+  /** Float data of one chunk in the prediction's layout: in place, or copied into `buf`. */
   private locate(
     source: Source<Float32Array>,
     b: number,
@@ -143,20 +140,26 @@ class Stream {
     nv: number,
     buf: number,
   ): [number, number, number] {
-    const { C, S, layout } = this.problem;
-    if (layout === "channels-last" || C === 1) {
-      const start = (b * S + v0) * C;
-      if (source.ptr !== undefined) return [source.ptr + start * 4, C, 1];
-      this.f32.set(source.array.subarray(start, start + nv * C), buf >> 2);
-      return [buf, C, 1];
+    const placed = this.place(source, b, v0, buf);
+    if (source.ptr === undefined) this.copy(source.array, buf, b, v0, nv, true);
+    return placed;
+  }
+
+  /**
+   * Copies chunk (b, v0, nv) between `array` (the prediction's shape) and the
+   * chunk buffer at `buf` (laid out as `place` says): into the buffer, or back out.
+   */
+  copy(array: Float32Array, buf: number, b: number, v0: number, nv: number, inward: boolean): void {
+    const { C, S } = this.problem;
+    const at = this.start(b, v0);
+    const runs = this.channelsLast ? 1 : C;
+    const length = this.channelsLast ? nv * C : nv;
+    for (let c = 0; c < runs; c++) {
+      const outside = at + c * S;
+      const inside = (buf >> 2) + c * this.V;
+      if (inward) this.heapF32.set(array.subarray(outside, outside + length), inside);
+      else array.set(this.heapF32.subarray(inside, inside + length), outside);
     }
-    const start = b * C * S + v0;
-    if (source.ptr !== undefined) return [source.ptr + start * 4, 1, S];
-    for (let c = 0; c < C; c++) {
-      const from = start + c * S;
-      this.f32.set(source.array.subarray(from, from + nv), (buf >> 2) + c * this.V);
-    }
-    return [buf, 1, this.V];
   }
 
   /** Probabilities of an interleaved chunk into `pbuf`, in the same layout; returns non-finite inputs seen. */
@@ -195,7 +198,7 @@ class Stream {
       const start = b * S + v0;
       if (ptr !== undefined) t = ptr + start * bpe;
       else {
-        const view = new (array.constructor as Uint8ArrayConstructor)(this.f32.buffer, this.t, nv);
+        const view = new (array.constructor as Uint8ArrayConstructor)(this.heapF32.buffer, this.t, nv);
         view.set(array.subarray(start, start + nv));
         t = this.t;
       }
@@ -281,7 +284,7 @@ export function computeStats(problem: Problem): RawStats {
  * dL/dp = a + b·g + k·(p − g) + h·sign(p − g), row-major [B][C][4].
  */
 export function computeGradient(problem: Problem, coef: Float64Array, grad: Source<Float32Array>): void {
-  const { C, S, layout, act, target } = problem;
+  const { C, act, target } = problem;
   const stream = new Stream(problem, "raw");
   const k = stream.kernels;
   const labels = target.kind === "label" ? labelKernels(k, target.dtype) : undefined;
@@ -289,7 +292,6 @@ export function computeGradient(problem: Problem, coef: Float64Array, grad: Sour
   const interleaved = readsInterleaved(problem, runtime().lanes)
     ? (labels?.backwardInterleaved ?? k.backwardInterleavedMask)
     : undefined;
-  const channelsLast = layout === "channels-last" || C === 1;
   const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * 4);
   let lastB = -1;
   for (const ch of stream.chunks()) {
@@ -297,34 +299,10 @@ export function computeGradient(problem: Problem, coef: Float64Array, grad: Sour
       coefView.set(coef.subarray(ch.b * C * 4, (ch.b + 1) * C * 4));
       lastB = ch.b;
     }
-    const inPlace = grad.ptr !== undefined;
-    const start = channelsLast ? (ch.b * S + ch.v0) * C : ch.b * C * S + ch.v0;
-    const dx = inPlace ? grad.ptr + start * 4 : stream.dx;
+    const [dx, , dcs] = stream.place(grad, ch.b, ch.v0, stream.dx);
     // the interleaved kernel takes whole f32x4s: all chunks but an odd last one with C = 2
     if (interleaved && (ch.nv * C) % 4 === 0) interleaved(ch.x, ch.t, ch.nv * C, C, act, stream.coef, dx);
-    else
-      kernel(
-        ch.x,
-        ch.vs,
-        ch.cs,
-        ch.t,
-        ch.nv,
-        C,
-        act,
-        stream.coef,
-        dx,
-        channelsLast ? 1 : inPlace ? S : stream.V,
-        stream.tmp,
-      );
-    if (inPlace) continue;
-    const f32 = stream.heapF32;
-    const out = stream.dx >> 2;
-    if (channelsLast) grad.array.set(f32.subarray(out, out + ch.nv * C), start);
-    else {
-      for (let c = 0; c < C; c++) {
-        const from = out + c * stream.V;
-        grad.array.set(f32.subarray(from, from + ch.nv), ch.b * C * S + c * S + ch.v0);
-      }
-    }
+    else kernel(ch.x, ch.vs, ch.cs, ch.t, ch.nv, C, act, stream.coef, dx, dcs, stream.tmp);
+    if (grad.ptr === undefined) stream.copy(grad.array, stream.dx, ch.b, ch.v0, ch.nv, false);
   }
 }

@@ -2,6 +2,7 @@
 // synchronous. Memory grows only here, in JavaScript, never inside a kernel.
 import { DiceWasmError } from "./errors.js";
 import { scalarWasm, simdWasm } from "./generated/wasm.js";
+import { CLASSES_AT_INIT, workspaceLayout } from "./workspace.js";
 
 /** Statistics of a class plane or an interleaved chunk: (p, t, n, cls or numClasses, mode, out). */
 export type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
@@ -134,12 +135,9 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
   const kernels = instance.exports as unknown as Kernels;
   if (current) current.heap.retire();
   current = { kernels, backend, heap: new Heap(kernels.memory), workspace: { ptr: 0, bytes: 0 } };
-  reserveWorkspace(WORKSPACE_BYTES);
+  reserveWorkspace(workspaceLayout(CLASSES_AT_INIT, 4).bytes);
   return backend;
 }
-
-/** Enough for up to 1024 classes: five 64 KiB chunk buffers and 208 bytes a class (see workspaceBytes). */
-const WORKSPACE_BYTES = 5 * 65536 + 1024 * 208;
 
 /**
  * @internal The chunk buffers, allocated once and grown only for an unusually
