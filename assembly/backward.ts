@@ -5,20 +5,26 @@
 // (hard labels: a = L_fp, b = L_tp − L_fp − L_fn, k = 2·L_se; soft labels: a ± h
 // on either side of p = g, their mean at a tie). The activation's chain rule is
 // fused: sigmoid dx = dp·σ'(x), softmax dx_c = p_c·(dp_c − Σ_k p_k·dp_k).
-import { abs, add, div, labelMask, loadVoxels, lt1, mul, one, pmax, selectLt, splat, storeVoxels, sub, width } from "./lanes";
-import { expNonPositive } from "./math";
+import { add, div, labelMask, loadVoxels, lt1, mul, one, pmax, splat, storeVoxels, sub, width } from "./lanes";
+import { expNegAbs, expNonPositive, reciprocalOnePlus, sigmoidOf } from "./math";
 import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
+
+/** dL/dp = a + b·g + k·(p − g) + h·sign(p − g), lane by lane. */
+// @ts-ignore: decorator
+@inline export function lossSlope<V>(p: V, g: V, a: V, b: V, k: V, h: V): V {
+  const d = sub<V>(p, g);
+  const sign = sub<V>(lt1<V>(g, p), lt1<V>(p, g));
+  return add<V>(add<V>(a, mul<V>(b, g)), add<V>(mul<V>(k, d), mul<V>(h, sign)));
+}
 
 /** dL/dp from p, g and the class's four coefficients at `coef` (f32 a, b, k, h). */
 // @ts-ignore: decorator
 @inline function dprob<V>(p: V, g: V, coef: usize): V {
-  const d = sub<V>(p, g);
-  const sign = sub<V>(lt1<V>(g, p), lt1<V>(p, g));
   const a = splat<V>(load<f32>(coef));
   const b = splat<V>(load<f32>(coef, 4));
   const k = splat<V>(load<f32>(coef, 8));
   const h = splat<V>(load<f32>(coef, 12));
-  return add<V>(add<V>(a, mul<V>(b, g)), add<V>(mul<V>(k, d), mul<V>(h, sign)));
+  return lossSlope<V>(p, g, a, b, k, h);
 }
 
 /** Target of class c for W voxels: the mask (input's layout) or 1.0 where the label is c. */
@@ -74,11 +80,10 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
         const g = target<V, T>(tv, vs, cs, c, isMask, contiguous);
         let r: V;
         if (act == ACT_SIGMOID) {
-          // σ(x) and σ'(x) = e/(1 + e)² from e = e^-|x|: no cancellation, unlike p·(1 − p)
-          const e = expNonPositive<V>(sub<V>(splat<V>(0), abs<V>(xc)));
-          const q = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
-          const p = selectLt<V>(xc, splat<V>(0), mul<V>(e, q), q);
-          r = mul<V>(dprob<V>(p, g, coef + (<usize>c << 4)), mul<V>(e, mul<V>(q, q)));
+          // σ'(x) = e·q², see math.ts
+          const e = expNegAbs<V>(xc);
+          const q = reciprocalOnePlus<V>(e);
+          r = mul<V>(dprob<V>(sigmoidOf<V>(xc, e, q), g, coef + (<usize>c << 4)), mul<V>(e, mul<V>(q, q)));
         } else {
           r = dprob<V>(xc, g, coef + (<usize>c << 4));
         }

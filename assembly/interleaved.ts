@@ -2,8 +2,9 @@
 // one voxel (C = 4, classes 0 1 2 3) or two (C = 2, classes 0 1 0 1), so softmax
 // is a few shuffles within a vector and nothing is gathered or scattered.
 // SIMD build only; the scalar build goes through class planes instead.
-import { interleavedMask, one } from "./lanes";
-import { expNonPositive } from "./math";
+import { hsum, interleavedMask, nonFinite, one } from "./lanes";
+import { lossSlope } from "./backward";
+import { expNegAbs, expNonPositive, reciprocalOnePlus, sigmoidOf } from "./math";
 import { ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
 
 /** Every lane gets the max (op = 0) or the sum (op = 1) of its voxel's lanes. */
@@ -29,12 +30,10 @@ import { ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
   let bad = f32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const xv = v128.load(x + (<usize>i << 2));
-    // x − x is NaN exactly for NaN and ±Infinity
-    bad = f32x4.add(bad, v128.and(f32x4.ne(f32x4.sub(xv, xv), f32x4.splat(0)), f32x4.splat(1)));
+    bad = f32x4.add(bad, nonFinite<v128>(xv));
     v128.store(out + (<usize>i << 2), softmax(xv, numClasses));
   }
-  return <f64>f32x4.extract_lane(bad, 0) + <f64>f32x4.extract_lane(bad, 1) +
-    <f64>f32x4.extract_lane(bad, 2) + <f64>f32x4.extract_lane(bad, 3);
+  return hsum<v128>(bad);
 }
 
 /**
@@ -66,7 +65,6 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
   const b = coefficients(coef, numClasses, 1);
   const k = coefficients(coef, numClasses, 2);
   const h = coefficients(coef, numClasses, 3);
-  const one1 = f32x4.splat(1);
   for (let i = 0; i < n; i += 4) {
     const xv = v128.load(x + (<usize>i << 2));
     const g = isMask
@@ -77,14 +75,12 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
     let q = xv;
     if (act == ACT_SOFTMAX) p = softmax(xv, numClasses);
     else if (act == ACT_SIGMOID) {
-      // σ(x) and σ'(x) = e/(1 + e)² from e = e^-|x|: no cancellation, unlike p·(1 − p)
-      e = expNonPositive<v128>(f32x4.neg(f32x4.abs(xv)));
-      q = f32x4.div(one1, f32x4.add(one1, e));
-      p = v128.bitselect(f32x4.mul(e, q), q, f32x4.lt(xv, f32x4.splat(0)));
+      // σ'(x) = e·q², see math.ts
+      e = expNegAbs<v128>(xv);
+      q = reciprocalOnePlus<v128>(e);
+      p = sigmoidOf<v128>(xv, e, q);
     }
-    const d = f32x4.sub(p, g);
-    const sign = f32x4.sub(v128.and(f32x4.gt(d, f32x4.splat(0)), one1), v128.and(f32x4.lt(d, f32x4.splat(0)), one1));
-    let r = f32x4.add(f32x4.add(a, f32x4.mul(b, g)), f32x4.add(f32x4.mul(k, d), f32x4.mul(h, sign)));
+    let r = lossSlope<v128>(p, g, a, b, k, h);
     if (act == ACT_SOFTMAX) r = f32x4.mul(p, f32x4.sub(r, acrossClasses(f32x4.mul(p, r), numClasses, 1)));
     else if (act == ACT_SIGMOID) r = f32x4.mul(r, f32x4.mul(e, f32x4.mul(q, q)));
     v128.store(dx + (<usize>i << 2), r);

@@ -88,6 +88,12 @@
   return select<f32>(1, 0, a != b);
 }
 
+/** 1.0 in the lanes holding NaN or ±Infinity (x − x is NaN exactly there). */
+// @ts-ignore: decorator
+@inline export function nonFinite<V>(x: V): V {
+  return ne1<V>(sub<V>(x, x), splat<V>(0));
+}
+
 /** `ifTrue` in the lanes where a < b, else `ifFalse`. */
 // @ts-ignore: decorator
 @inline export function selectLt<V>(a: V, b: V, ifTrue: V, ifFalse: V): V {

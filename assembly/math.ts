@@ -42,10 +42,31 @@ const EXP_MIN: f32 = -87.33654;
   return reinterpret<f32>((<i32>n + 127) << 23) as V;
 }
 
-/** 1 / (1 + e^-x), computed from e^-|x| so that it never overflows. */
+// Sigmoid from e = e^-|x| and q = 1/(1 + e), so that nothing overflows:
+// σ(x) = q for x ≥ 0, e·q for x < 0, and σ'(x) = e·q², which keeps its digits
+// where p·(1 − p) has none (p rounds to 1).
+
+/** e^-|x| */
+// @ts-ignore: decorator
+@inline export function expNegAbs<V>(x: V): V {
+  return expNonPositive<V>(sub<V>(splat<V>(0), abs<V>(x)));
+}
+
+/** 1 / (1 + e) */
+// @ts-ignore: decorator
+@inline export function reciprocalOnePlus<V>(e: V): V {
+  return div<V>(splat<V>(1), add<V>(splat<V>(1), e));
+}
+
+/** σ(x) from e = e^-|x| and q = 1/(1 + e). */
+// @ts-ignore: decorator
+@inline export function sigmoidOf<V>(x: V, e: V, q: V): V {
+  return selectLt<V>(x, splat<V>(0), mul<V>(e, q), q);
+}
+
+/** 1 / (1 + e^-x) */
 // @ts-ignore: decorator
 @inline export function sigmoid<V>(x: V): V {
-  const e = expNonPositive<V>(sub<V>(splat<V>(0), abs<V>(x)));
-  const r = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
-  return selectLt<V>(x, splat<V>(0), mul<V>(e, r), r);
+  const e = expNegAbs<V>(x);
+  return sigmoidOf<V>(x, e, reciprocalOnePlus<V>(e));
 }

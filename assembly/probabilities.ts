@@ -2,18 +2,12 @@
 // as class planes. The input may be in either layout: element (voxel v, class c)
 // is at x + (v·vs + c·cs) floats, so channels-last is (vs, cs) = (C, 1) and
 // channels-first (1, plane length). Planes out make every later kernel contiguous.
-import { add, div, hsum, loadVoxels, ne1, pmax, splat, sub, width } from "./lanes";
+import { add, div, hsum, loadVoxels, nonFinite, pmax, splat, sub, width } from "./lanes";
 import { expNonPositive, sigmoid } from "./math";
 
 export const ACT_NONE = 0;
 export const ACT_SIGMOID = 1;
 export const ACT_SOFTMAX = 2;
-
-/** 1.0 in the lanes holding NaN or ±Infinity (x − x is NaN exactly there). */
-// @ts-ignore: decorator
-@inline function nonFinite<V>(x: V): V {
-  return ne1<V>(sub<V>(x, x), splat<V>(0));
-}
 
 // @ts-ignore: decorator
 @inline function activateRange<V>(
