@@ -60,21 +60,15 @@ export function shapeOf(B: number, spatial: number[], C: number, layout: "channe
 
 /** max |a − b| over max |b|: one number that says how close two arrays are. */
 export function relMaxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? err : err / scale;
+  return gradError(a, b, 0);
 }
 
 /** float32 unit roundoff u = 2^-24: half an ulp of 1. */
 export const U32 = 2 ** -24;
 
 /**
- * max |a − b| ≤ rel·max |b| + abs. Central differences in float64 carry about
- * 1e-10 of noise, which dominates gradients that are themselves ~1e-8.
+ * (max |a − b| − abs) over max |b|, floored at 0. Central differences in float64
+ * carry about 1e-10 of noise, which dominates gradients that are themselves ~1e-8.
  */
 export function gradError(a: ArrayLike<number>, b: ArrayLike<number>, abs = 1e-9): number {
   let err = 0;
