@@ -9,7 +9,6 @@ import {
   ratioLoss,
   reduceStats,
 } from "./algebra.js";
-import { checkData } from "./checks.js";
 import { DiceWasmError } from "./errors.js";
 import {
   checkKeys,
@@ -22,12 +21,12 @@ import {
   oneOf,
   type Prediction,
   type Problem,
-  resolveProblem,
   type Source,
   type Target,
   type TverskyOptions,
 } from "./options.js";
-import { computeGradient, computeStats } from "./passes.js";
+import { computeGradient } from "./passes.js";
+import { measure } from "./stats.js";
 import { WasmVolume } from "./volume.js";
 
 /** What every loss returns. */
@@ -55,16 +54,11 @@ function prepare(
   options: LossOptions & { squaredPred?: boolean },
   known: string[],
 ): Common {
-  if (options === null || typeof options !== "object") {
-    throw new DiceWasmError("INVALID_OPTION", `${fn}: options are required, at least { shape }.`);
-  }
   checkKeys(fn, options, known);
   const smoothNr = finiteNumber(fn, "smoothNr", options.smoothNr, 1e-5);
   const smoothDr = finiteNumber(fn, "smoothDr", options.smoothDr, 1e-5);
   const reduction = oneOf(fn, "reduction", options.reduction, ["mean", "sum", "none"] as const, "mean");
-  const problem = resolveProblem(fn, input, target, options);
-  const raw = computeStats(problem);
-  checkData(problem, raw);
+  const { problem, raw } = measure(fn, input, target, options);
   const { B, C } = problem;
   const includeBackground = options.includeBackground ?? true;
   if (!includeBackground && C === 1)

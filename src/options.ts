@@ -123,7 +123,10 @@ function camel(key: string): string {
 }
 
 /** Rejects options we do not know, naming the closest one we do (to_onehot_y → toOnehotY). */
-export function checkKeys(fn: string, options: object, known: readonly string[]): void {
+export function checkKeys(fn: string, options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== "object") {
+    fail("INVALID_OPTION", `${fn}: options are required, at least { shape }.`);
+  }
   for (const [key, value] of Object.entries(options)) {
     if (known.includes(key) || value === undefined) continue;
     const guess = known.find((k) => k.toLowerCase() === camel(key).toLowerCase());

@@ -2,8 +2,16 @@
 // workers or machines: they merge by addition).
 import { checkData } from "./checks.js";
 import { DiceWasmError } from "./errors.js";
-import { checkKeys, type DataOptions, KNOWN_KEYS, type Prediction, resolveProblem, type Target } from "./options.js";
-import { computeStats } from "./passes.js";
+import {
+  checkKeys,
+  type DataOptions,
+  KNOWN_KEYS,
+  type Prediction,
+  type Problem,
+  resolveProblem,
+  type Target,
+} from "./options.js";
+import { computeStats, type RawStats } from "./passes.js";
 
 /** Overlap statistics per (batch item, class), float64, row-major [B][C]. */
 export interface OverlapStats {
@@ -33,9 +41,7 @@ export function overlapStats(
   options: DataOptions & { squaredPred?: boolean },
 ): OverlapStats {
   checkKeys("overlapStats", options, KNOWN_KEYS.stats);
-  const problem = resolveProblem("overlapStats", input, target, options);
-  const raw = computeStats(problem);
-  checkData(problem, raw);
+  const { problem, raw } = measure("overlapStats", input, target, options);
   const stats: OverlapStats = {
     batchSize: problem.B,
     numClasses: problem.C,
@@ -45,6 +51,19 @@ export function overlapStats(
   };
   if (options.squaredPred) stats.se = raw.se;
   return stats;
+}
+
+/** Checks the arrays against the options and runs pass 1: what every public function starts with. */
+export function measure(
+  fn: string,
+  input: Prediction,
+  target: Target,
+  options: DataOptions & { squaredPred?: boolean },
+): { problem: Problem; raw: RawStats } {
+  const problem = resolveProblem(fn, input, target, options);
+  const raw = computeStats(problem);
+  checkData(problem, raw);
+  return { problem, raw };
 }
 
 /**

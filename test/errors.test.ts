@@ -7,6 +7,7 @@ import {
   type DiceWasmErrorCode,
   diceLoss,
   generalizedDiceLoss,
+  overlapStats,
   tverskyLoss,
 } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
@@ -53,6 +54,8 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     expectError(() => diceLoss(p, map, { shape: [2, 4.5, 4, 3] }), "INVALID_SHAPE", /whole numbers/);
     expectError(() => diceLoss(p, map, { shape: [0, 4, 4, 3] }), "INVALID_SHAPE", /≥ 1/);
     expectError(() => diceLoss(p, map, undefined as never), "INVALID_OPTION", /shape/);
+    expectError(() => overlapStats(p, map, undefined as never), "INVALID_OPTION", /shape/);
+    expectError(() => tverskyLoss(p, map, null as never), "INVALID_OPTION", /shape/);
   });
 
   it("both sigmoid and softmax", () => {
