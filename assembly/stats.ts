@@ -70,11 +70,11 @@ const COUNT = 4;
 // @ts-ignore: decorator
 @inline function targetAt<V, T>(t: usize, j: i32, cls: i32, kind: i32): V {
   if (kind == MASK) return load<V>(t + (<usize>j << 2));
-  if (isVector<V>()) {
-    // kind is the class count here, a constant, so j / kind is a shift
-    if (kind == INTERLEAVED_2 || kind == INTERLEAVED_4) return interleavedMask<T>(t + (<usize>j / <usize>kind) * sizeof<T>(), kind);
-  }
-  return labelMask<V, T>(t + <usize>j * sizeof<T>(), cls);
+  if (kind == LABELS) return labelMask<V, T>(t + <usize>j * sizeof<T>(), cls);
+  // interleaved: kind is the class count, a constant, so j / kind is a shift
+  const labels = t + (<usize>j / <usize>kind) * sizeof<T>();
+  if (isVector<V>()) return interleavedMask<T>(labels, kind);
+  return labelMask<V, T>(labels, j % kind); // one element: its class is j mod C
 }
 
 /** The tp, fp, fn or se term of a vector: from p and g for masks, by selection for labels. */
@@ -189,10 +189,7 @@ const COUNT = 4;
   // float64 to lane (i mod W).
   for (; i < n; i++) {
     const pk = load<f32>(p + (<usize>i << 2));
-    let g: f32;
-    if (kind == MASK) g = load<f32>(t + (<usize>i << 2));
-    else if (kind == LABELS) g = labelMask<f32, T>(t + <usize>i * sizeof<T>(), cls);
-    else g = labelMask<f32, T>(t + (<usize>i / <usize>kind) * sizeof<T>(), i % kind);
+    const g = targetAt<f32, T>(t, i, cls, kind);
     const j = i & (W - 1);
     addTo<V>(out, TP, j, <f64>term<f32>(TP, pk, g, kind, mode));
     addTo<V>(out, FP, j, <f64>term<f32>(FP, pk, g, kind, mode));
