@@ -90,6 +90,8 @@ class Stream {
   readonly heapF32: Float32Array;
   /** Element (voxel, class) at voxel·C + class in each batch item (channels-last, or a single class). */
   private readonly channelsLast: boolean;
+  /** the target chunk buffer as the label map's type, made on first use */
+  private labelBuffer: Uint8Array | Uint16Array | Int32Array | Float32Array | undefined;
   nonFinite = 0;
 
   constructor(
@@ -198,8 +200,8 @@ class Stream {
       const start = b * S + v0;
       if (ptr !== undefined) t = ptr + start * bpe;
       else {
-        const view = new (array.constructor as Uint8ArrayConstructor)(this.heapF32.buffer, this.t, nv);
-        view.set(array.subarray(start, start + nv));
+        this.labelBuffer ??= new (array.constructor as Uint8ArrayConstructor)(this.heapF32.buffer, this.t, this.V);
+        this.labelBuffer.set(array.subarray(start, start + nv));
         t = this.t;
       }
     } else {
