@@ -2,6 +2,7 @@
 // synchronous. Memory grows only here, in JavaScript, never inside a kernel.
 import { DiceWasmError } from "./errors.js";
 import { scalarWasm, simdWasm } from "./generated/wasm.js";
+import { type Allocator, Heap } from "./heap.js";
 import { CLASSES_AT_INIT, workspaceLayout } from "./workspace.js";
 
 /** Statistics of a class plane or an interleaved chunk: (p, t, n, cls or numClasses, mode, out). */
@@ -93,7 +94,20 @@ export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-let current: { kernels: Kernels; backend: Backend; heap: Heap; workspace: { ptr: number; bytes: number } } | undefined;
+/** A kernel build instantiated on a memory, with the allocator that owns that memory. */
+export interface Runtime {
+  readonly kernels: Kernels;
+  readonly backend: Backend;
+  readonly heap: Allocator;
+  /** f32 lanes per kernel vector: 4 (SIMD) or 1 (scalar) */
+  readonly lanes: number;
+  /** the chunk buffers (see reserveWorkspace) */
+  readonly workspace: { ptr: number; bytes: number };
+}
+
+let current: (Runtime & { readonly heap: Heap }) | undefined;
+/** A runtime lent for the length of one synchronous call (see withRuntime). */
+let lent: Runtime | undefined;
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /** atob exists in browsers and in Node ≥ 16; decoding happens once per build. */
@@ -113,6 +127,26 @@ async function moduleFrom(source: NonNullable<InitOptions["wasm"]>): Promise<Web
   return WebAssembly.compile(source);
 }
 
+/** @internal Compiles an embedded build once per name. */
+export function compileEmbedded(name: string, base64: string): Promise<WebAssembly.Module> {
+  let module = compiled.get(name);
+  if (!module) {
+    module = WebAssembly.compile(decodeBase64(base64));
+    compiled.set(name, module);
+  }
+  return module;
+}
+
+/**
+ * @internal Instantiates a build on `heap`'s memory: every build imports its
+ * memory, so the same binary runs on ours or on another library's.
+ */
+export async function instantiate(module: WebAssembly.Module, backend: Backend, heap: Allocator): Promise<Runtime> {
+  const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+  const kernels = instance.exports as unknown as Kernels;
+  return { kernels, backend, heap, lanes: backend === "simd" ? 4 : 1, workspace: { ptr: 0, bytes: 0 } };
+}
+
 /**
  * Compiles and instantiates the kernels (once; later calls return at once unless
  * options change the build). Everything else in this package is synchronous.
@@ -124,19 +158,29 @@ async function moduleFrom(source: NonNullable<InitOptions["wasm"]>): Promise<Web
 export async function init(options: InitOptions = {}): Promise<Backend> {
   const backend: Backend = (options.simd ?? simdSupported()) ? "simd" : "scalar";
   if (current && current.backend === backend && !options.wasm) return backend;
-  let module: Promise<WebAssembly.Module>;
-  if (options.wasm) module = moduleFrom(options.wasm);
-  else {
-    const cached = compiled.get(backend);
-    module = cached ?? WebAssembly.compile(decodeBase64(backend === "simd" ? simdWasm : scalarWasm));
-    compiled.set(backend, module);
-  }
-  const instance = await WebAssembly.instantiate(await module, {});
-  const kernels = instance.exports as unknown as Kernels;
+  const module = options.wasm
+    ? await moduleFrom(options.wasm)
+    : await compileEmbedded(backend, backend === "simd" ? simdWasm : scalarWasm);
+  const heap = new Heap(new WebAssembly.Memory({ initial: 1 }));
+  const next = { ...(await instantiate(module, backend, heap)), heap };
   if (current) current.heap.retire();
-  current = { kernels, backend, heap: new Heap(kernels.memory), workspace: { ptr: 0, bytes: 0 } };
+  current = next;
   reserveWorkspace(workspaceLayout(CLASSES_AT_INIT, 4).bytes);
   return backend;
+}
+
+/**
+ * @internal Runs `fn` with `rt` as the runtime: how the tfjs kernels run the
+ * losses on the tfjs wasm backend's memory. Synchronous, so nothing can interleave.
+ */
+export function withRuntime<T>(rt: Runtime, fn: () => T): T {
+  const previous = lent;
+  lent = rt;
+  try {
+    return fn();
+  } finally {
+    lent = previous;
+  }
 }
 
 /**
@@ -166,101 +210,13 @@ export function backend(): Backend | undefined {
 }
 
 /** @internal The running kernels and their heap; throws before `init()`. */
-export function runtime(): { kernels: Kernels; heap: Heap; lanes: number; workspace: { ptr: number; bytes: number } } {
-  if (!current) {
+export function runtime(): Runtime {
+  const rt = lent ?? current;
+  if (!rt) {
     throw new DiceWasmError(
       "NOT_INITIALIZED",
       "dice-wasm is not initialised: call `await init()` once before any loss.",
     );
   }
-  return { ...current, lanes: current.backend === "simd" ? 4 : 1 };
-}
-
-const PAGE = 65536;
-const ALIGN = 64;
-const RESERVED = 1024; // keep address 0 unused: a null pointer should never look valid
-
-/**
- * First-fit allocator over the kernels' linear memory, with coalescing. It grows
- * the memory when it must; growing detaches earlier ArrayBuffer views, which is
- * why volumes hand out views through a getter (see WasmVolume).
- */
-export class Heap {
-  private free: Array<{ start: number; size: number }> = [];
-  private end = RESERVED;
-  private retired = false;
-  /** Counts allocations, so that tests can prove nothing leaks. */
-  live = 0;
-
-  constructor(readonly memory: WebAssembly.Memory) {}
-
-  alloc(bytes: number): number {
-    if (this.retired)
-      throw new DiceWasmError("VOLUME_FREED", "this memory belongs to an earlier init(); allocate again.");
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    this.live++;
-    for (let i = 0; i < this.free.length; i++) {
-      const block = this.free[i]!;
-      if (block.size < size) continue;
-      const start = block.start;
-      if (block.size === size) this.free.splice(i, 1);
-      else this.free[i] = { start: start + size, size: block.size - size };
-      return start;
-    }
-    const start = this.end;
-    const needed = start + size;
-    const have = this.memory.buffer.byteLength;
-    if (needed > have) {
-      // grow by at least half again, so that a run of allocations grows rarely
-      const pages = Math.ceil(Math.max(needed - have, have / 2) / PAGE);
-      try {
-        this.memory.grow(pages);
-      } catch {
-        try {
-          this.memory.grow(Math.ceil((needed - have) / PAGE));
-        } catch {
-          this.live--;
-          throw new DiceWasmError(
-            "OUT_OF_MEMORY",
-            `could not grow WebAssembly memory to ${needed} bytes (wasm32 caps it at 4 GiB); free volumes you no longer need or pass ordinary arrays, which are streamed in chunks.`,
-            { requested: bytes },
-          );
-        }
-      }
-    }
-    this.end = needed;
-    return start;
-  }
-
-  release(start: number, bytes: number): void {
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    this.live--;
-    const blocks = this.free;
-    let i = 0;
-    while (i < blocks.length && blocks[i]!.start < start) i++;
-    blocks.splice(i, 0, { start, size });
-    // merge with the next and the previous neighbour
-    if (i + 1 < blocks.length && start + size === blocks[i + 1]!.start) {
-      blocks[i]!.size += blocks[i + 1]!.size;
-      blocks.splice(i + 1, 1);
-    }
-    if (i > 0 && blocks[i - 1]!.start + blocks[i - 1]!.size === start) {
-      blocks[i - 1]!.size += blocks[i]!.size;
-      blocks.splice(i, 1);
-    }
-    // give the top block back to the bump pointer
-    const last = blocks[blocks.length - 1];
-    if (last && last.start + last.size === this.end) {
-      this.end = last.start;
-      blocks.pop();
-    }
-  }
-
-  retire(): void {
-    this.retired = true;
-  }
-
-  get isRetired(): boolean {
-    return this.retired;
-  }
+  return rt;
 }

@@ -1,6 +1,7 @@
 // Arrays that live in the kernels' memory, for callers who want no copy at all.
 import { DiceWasmError } from "./errors.js";
-import { type Heap, runtime } from "./runtime.js";
+import type { Allocator } from "./heap.js";
+import { runtime } from "./runtime.js";
 
 /** Element types a volume can hold: predictions are float32; label maps any of these. */
 export type VolumeDtype = "float32" | "uint8" | "uint16" | "int32";
@@ -21,14 +22,14 @@ type ArrayOf<D extends VolumeDtype> = InstanceType<(typeof ARRAY_TYPES)[D]>;
  */
 export class WasmVolume<D extends VolumeDtype = VolumeDtype> {
   #byteOffset: number;
-  #heap: Heap;
+  #heap: Allocator;
   #view: ArrayOf<D> | undefined;
 
   /** @internal use createVolume */
   constructor(
     readonly length: number,
     readonly dtype: D,
-    heap: Heap,
+    heap: Allocator,
   ) {
     this.#heap = heap;
     this.#byteOffset = heap.alloc(length * ARRAY_TYPES[dtype].BYTES_PER_ELEMENT);

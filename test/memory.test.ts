@@ -1,7 +1,8 @@
 // Zero-copy volumes, streaming with bounded memory, and the allocator.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createVolume, diceLoss, generalizedDiceLoss, init } from "../src/index.js";
-import { Heap, runtime } from "../src/runtime.js";
+import { Heap } from "../src/heap.js";
+import { runtime } from "../src/runtime.js";
 import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
 
 describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
