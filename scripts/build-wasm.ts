@@ -21,9 +21,11 @@ function compile(target: string): Promise<void> {
 
 const targets = Object.values(modules).flatMap((m) => Object.values(m));
 const queue = [...targets];
-await Promise.all([0, 1].map(async () => {
-  for (let t = queue.shift(); t; t = queue.shift()) await compile(t);
-}));
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let t = queue.shift(); t; t = queue.shift()) await compile(t);
+  }),
+);
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 mkdirSync("src/generated", { recursive: true });

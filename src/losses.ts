@@ -21,13 +21,14 @@ import {
   oneOf,
   type Prediction,
   type Problem,
+  resolveProblem,
   type Source,
+  sourceOf,
   type Target,
   type TverskyOptions,
 } from "./options.js";
-import { computeGradient } from "./passes.js";
+import { computeGradient, type RawStats } from "./passes.js";
 import { measure } from "./stats.js";
-import { WasmVolume } from "./volume.js";
 
 /** What every loss returns. */
 export interface LossResult<L extends number | Float64Array = number | Float64Array> {
@@ -39,74 +40,178 @@ export interface LossResult<L extends number | Float64Array = number | Float64Ar
   warnings: string[];
 }
 
-interface Common {
-  problem: Problem;
-  reduced: Reduced;
-  smoothNr: number;
-  smoothDr: number;
-  reduction: "mean" | "sum" | "none";
+export type LossKind = "dice" | "tversky" | "generalizedDice";
+
+/** Options of any loss: what the internal entry points take. */
+export type AnyLossOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
+
+/** A loss's values per item and their partials, from the reduced statistics. */
+interface Evaluated {
+  /** one value per (row, class), or per row for generalized Dice */
+  items: Float64Array;
+  partials: Partials;
+  /** scales the partials of kept class j (Dice's `weight`, else 1) */
+  classWeight: (j: number) => number;
 }
 
-function prepare(
-  fn: string,
-  input: Prediction,
-  target: Target,
-  options: LossOptions & { squaredPred?: boolean },
-  known: string[],
-): Common {
-  checkKeys(fn, options, known);
+/** What a loss is, from its options: checked before any pass over the data. */
+interface Plan {
+  fn: string;
+  reduction: "mean" | "sum" | "none";
+  includeBackground: boolean;
+  batch: boolean;
+  evaluate(reduced: Reduced): Evaluated;
+}
+
+function planOf(kind: LossKind, options: AnyLossOptions): Plan {
+  const fn = `${kind}Loss`;
+  checkKeys(fn, options, KNOWN_KEYS[kind]);
   const smoothNr = finiteNumber(fn, "smoothNr", options.smoothNr, 1e-5);
   const smoothDr = finiteNumber(fn, "smoothDr", options.smoothDr, 1e-5);
   const reduction = oneOf(fn, "reduction", options.reduction, ["mean", "sum", "none"] as const, "mean");
-  const { problem, raw } = measure(fn, input, target, options);
-  const { B, C } = problem;
-  const includeBackground = options.includeBackground ?? true;
-  if (!includeBackground && C === 1)
-    problem.warnings.push("single channel prediction, `includeBackground: false` ignored.");
-  const reduced = reduceStats(raw, B, C, includeBackground, Boolean(options.batch), problem.target.kind === "label");
-  return { problem, reduced, smoothNr, smoothDr, reduction };
+  const common = {
+    fn,
+    reduction,
+    includeBackground: options.includeBackground ?? true,
+    batch: Boolean(options.batch),
+  };
+  if (kind === "dice") {
+    const scale = options.jaccard ? 2 : 1;
+    const form: RatioForm = options.squaredPred
+      ? { tau: 2, alpha: 0, beta: 0, sigma: scale }
+      : { tau: 2, alpha: scale, beta: scale, sigma: 0 };
+    return {
+      ...common,
+      evaluate(reduced) {
+        const partials = ratioLoss(reduced, form, smoothNr, smoothDr);
+        const weights = classWeights(fn, options.weight, reduced.C);
+        const items = weights ? partials.f.map((f, i) => f * weights[i % weights.length]!) : partials.f;
+        return { items, partials, classWeight: (j) => weights?.[j] ?? 1 };
+      },
+    };
+  }
+  if (kind === "tversky") {
+    const alpha = finiteNumber(fn, "alpha", options.alpha, 0.5);
+    const beta = finiteNumber(fn, "beta", options.beta, 0.5);
+    if (alpha < 0 || beta < 0) {
+      throw new DiceWasmError(
+        "INVALID_OPTION",
+        `${fn}: alpha and beta must be ≥ 0 (they weigh false positives and negatives), got alpha ${alpha}, beta ${beta}.`,
+      );
+    }
+    return {
+      ...common,
+      evaluate(reduced) {
+        const partials = ratioLoss(reduced, { tau: 1, alpha, beta, sigma: 0 }, smoothNr, smoothDr);
+        return { items: partials.f, partials, classWeight: () => 1 };
+      },
+    };
+  }
+  const wType = oneOf(fn, "wType", options.wType, ["square", "simple", "uniform"] as const, "square");
+  return {
+    ...common,
+    evaluate(reduced) {
+      const partials = generalizedDice(reduced, wType, smoothNr, smoothDr);
+      return { items: partials.f, partials, classWeight: () => 1 };
+    },
+  };
+}
+
+/** The statistics of the classes kept, and the loss's values on them. */
+function evaluate(plan: Plan, problem: Problem, raw: RawStats): { reduced: Reduced; evaluated: Evaluated } {
+  const { B, C, warnings } = problem;
+  if (!plan.includeBackground && C === 1)
+    warnings.push("single channel prediction, `includeBackground: false` ignored.");
+  const reduced = reduceStats(raw, B, C, plan.includeBackground, plan.batch, problem.target.kind === "label");
+  return { reduced, evaluated: plan.evaluate(reduced) };
+}
+
+function reduce(plan: Plan, items: Float64Array): number | Float64Array {
+  if (plan.reduction === "none") return items;
+  const sum = items.reduce((a, b) => a + b, 0);
+  return plan.reduction === "mean" ? sum / items.length : sum;
+}
+
+/**
+ * Pass 2 for upstream gradient `upstream` of the reduced loss (a number, or one
+ * per item for 'none'): the chain rule through the reduction and class weights
+ * gives the scale of each item's partials, then the kernel coefficients.
+ */
+function backward(
+  plan: Plan,
+  problem: Problem,
+  reduced: Reduced,
+  evaluated: Evaluated,
+  upstream: number | Float64Array,
+  out: Source<Float32Array>,
+): void {
+  const { items, partials, classWeight } = evaluated;
+  const perItem = plan.reduction === "mean" ? 1 / items.length : 1;
+  const perRow = items.length === reduced.rows; // generalized Dice: one item per row
+  const scale = new Float64Array(reduced.rows * reduced.C);
+  for (let i = 0; i < scale.length; i++) {
+    const item = perRow ? Math.floor(i / reduced.C) : i;
+    const dy = typeof upstream === "number" ? upstream : upstream[item]!;
+    scale[i] = dy * perItem * classWeight(i % reduced.C);
+  }
+  const coef = kernelCoefficients(reduced, partials, scale, problem.B, problem.C, problem.mode === MODE_SOFT);
+  computeGradient(problem, coef, out);
+}
+
+/** @internal Pass 1 and the loss, keeping the statistics for a later backward(): the tfjs kernels' forward. */
+export function lossForward(
+  kind: LossKind,
+  input: Prediction,
+  target: Target,
+  options: AnyLossOptions,
+): { loss: number | Float64Array; raw: RawStats; warnings: string[] } {
+  const plan = planOf(kind, options);
+  const { problem, raw } = measure(plan.fn, input, target, options);
+  const { evaluated } = evaluate(plan, problem, raw);
+  return { loss: reduce(plan, evaluated.items), raw, warnings: problem.warnings };
+}
+
+/** @internal Pass 2 from statistics lossForward() kept: the tfjs gradient kernel. */
+export function lossBackward(
+  kind: LossKind,
+  input: Prediction,
+  target: Target,
+  options: AnyLossOptions,
+  raw: RawStats,
+  upstream: number | Float64Array,
+  grad: Float32Array,
+): void {
+  const plan = planOf(kind, options);
+  const problem = resolveProblem(plan.fn, input, target, options);
+  const { reduced, evaluated } = evaluate(plan, problem, raw);
+  backward(plan, problem, reduced, evaluated, upstream, sourceOf(grad) as Source<Float32Array>);
+}
+
+function run(kind: LossKind, input: Prediction, target: Target, options: AnyLossOptions): LossResult {
+  const plan = planOf(kind, options);
+  const { problem, raw } = measure(plan.fn, input, target, options);
+  const { reduced, evaluated } = evaluate(plan, problem, raw);
+  const result: LossResult = { loss: reduce(plan, evaluated.items), warnings: problem.warnings };
+  const out = gradTarget(plan.fn, options.grad, problem.input.array.length);
+  if (out) {
+    backward(plan, problem, reduced, evaluated, 1, out);
+    result.grad = out.array;
+  }
+  return result;
 }
 
 /** Where to write the gradient: the caller's array or volume, or a fresh array. */
 function gradTarget(fn: string, grad: LossOptions["grad"], length: number): Source<Float32Array> | undefined {
   if (!grad) return undefined;
   if (grad === true) return { array: new Float32Array(length), ptr: undefined };
-  const array = grad instanceof WasmVolume ? grad.array : grad;
-  if (!(array instanceof Float32Array) || array.length !== length) {
+  const source = sourceOf(grad);
+  if (!(source?.array instanceof Float32Array) || source.array.length !== length) {
     throw new DiceWasmError(
       "INVALID_OPTION",
       `${fn}: grad must be true, or a Float32Array (or float32 volume) of the prediction's ${length} elements.`,
     );
   }
-  return grad instanceof WasmVolume ? { array, ptr: grad.byteOffset } : { array, ptr: undefined };
-}
-
-/**
- * Reduces the per-item losses and, when asked, runs the backward pass. An item
- * is a (row, class) or, for generalized Dice, a row; `classWeight(j)` scales
- * the partials of kept class j (Dice's `weight`, else 1).
- */
-function finish(
-  fn: string,
-  common: Common,
-  items: Float64Array,
-  partials: Partials,
-  classWeight: (j: number) => number,
-  grad: LossOptions["grad"],
-): LossResult {
-  const { problem, reduced, reduction } = common;
-  const perItem = reduction === "mean" ? 1 / items.length : 1;
-  const loss = reduction === "none" ? items : items.reduce((a, b) => a + b, 0) * perItem;
-  const result: LossResult = { loss, warnings: problem.warnings };
-  const out = gradTarget(fn, grad, problem.input.array.length);
-  if (out) {
-    const scale = new Float64Array(reduced.rows * reduced.C);
-    for (let i = 0; i < scale.length; i++) scale[i] = perItem * classWeight(i % reduced.C);
-    const coef = kernelCoefficients(reduced, partials, scale, problem.B, problem.C, problem.mode === MODE_SOFT);
-    computeGradient(problem, coef, out);
-    result.grad = out.array;
-  }
-  return result;
+  return source as Source<Float32Array>;
 }
 
 function classWeights(fn: string, weight: DiceOptions["weight"], C: number): Float64Array | undefined {
@@ -144,17 +249,7 @@ export function diceLoss(
 ): LossResult<Float64Array>;
 export function diceLoss(input: Prediction, target: Target, options: DiceOptions): LossResult<number>;
 export function diceLoss(input: Prediction, target: Target, options: DiceOptions): LossResult {
-  const fn = "diceLoss";
-  const common = prepare(fn, input, target, options, KNOWN_KEYS.dice);
-  const squared = Boolean(options.squaredPred);
-  const scale = options.jaccard ? 2 : 1;
-  const form: RatioForm = squared
-    ? { tau: 2, alpha: 0, beta: 0, sigma: scale }
-    : { tau: 2, alpha: scale, beta: scale, sigma: 0 };
-  const partials = ratioLoss(common.reduced, form, common.smoothNr, common.smoothDr);
-  const weights = classWeights(fn, options.weight, common.reduced.C);
-  const items = weights ? partials.f.map((f, i) => f * weights[i % weights.length]!) : partials.f;
-  return finish(fn, common, items, partials, (j) => weights?.[j] ?? 1, options.grad);
+  return run("dice", input, target, options);
 }
 
 /**
@@ -171,18 +266,7 @@ export function tverskyLoss(
 ): LossResult<Float64Array>;
 export function tverskyLoss(input: Prediction, target: Target, options: TverskyOptions): LossResult<number>;
 export function tverskyLoss(input: Prediction, target: Target, options: TverskyOptions): LossResult {
-  const fn = "tverskyLoss";
-  const alpha = finiteNumber(fn, "alpha", options?.alpha, 0.5);
-  const beta = finiteNumber(fn, "beta", options?.beta, 0.5);
-  if (alpha < 0 || beta < 0) {
-    throw new DiceWasmError(
-      "INVALID_OPTION",
-      `${fn}: alpha and beta must be ≥ 0 (they weigh false positives and negatives), got alpha ${alpha}, beta ${beta}.`,
-    );
-  }
-  const common = prepare(fn, input, target, options, KNOWN_KEYS.tversky);
-  const partials = ratioLoss(common.reduced, { tau: 1, alpha, beta, sigma: 0 }, common.smoothNr, common.smoothDr);
-  return finish(fn, common, partials.f, partials, () => 1, options.grad);
+  return run("tversky", input, target, options);
 }
 
 /**
@@ -204,9 +288,5 @@ export function generalizedDiceLoss(
   options: GeneralizedDiceOptions,
 ): LossResult<number>;
 export function generalizedDiceLoss(input: Prediction, target: Target, options: GeneralizedDiceOptions): LossResult {
-  const fn = "generalizedDiceLoss";
-  const wType = oneOf(fn, "wType", options?.wType, ["square", "simple", "uniform"] as const, "square");
-  const common = prepare(fn, input, target, options, KNOWN_KEYS.generalizedDice);
-  const partials = generalizedDice(common.reduced, wType, common.smoothNr, common.smoothDr);
-  return finish(fn, common, partials.f, partials, () => 1, options.grad);
+  return run("generalizedDice", input, target, options);
 }

@@ -171,7 +171,7 @@ function memoryBuffer(): ArrayBufferLike {
 }
 
 /** A typed array or volume, as a Source; undefined for anything else. */
-function sourceOf(value: unknown): Source | undefined {
+export function sourceOf(value: unknown): Source | undefined {
   const array = value instanceof WasmVolume ? value.array : value;
   if (dtypeOf(array) === undefined) return undefined;
   const typed = array as KernelArray;

@@ -1,7 +1,7 @@
 // Zero-copy volumes, streaming with bounded memory, and the allocator.
 import { beforeAll, describe, expect, it } from "vitest";
-import { createVolume, diceLoss, generalizedDiceLoss, init } from "../src/index.js";
 import { Heap } from "../src/heap.js";
+import { createVolume, diceLoss, generalizedDiceLoss, init } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
 import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
 
