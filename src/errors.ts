@@ -3,6 +3,7 @@ export type DiceWasmErrorCode =
   | "NOT_INITIALIZED"
   | "INVALID_SHAPE"
   | "LENGTH_MISMATCH"
+  | "SHAPE_MISMATCH"
   | "INVALID_OPTION"
   | "UNSUPPORTED_DTYPE"
   | "NON_FINITE_INPUT"
@@ -10,7 +11,8 @@ export type DiceWasmErrorCode =
   | "LABEL_OUT_OF_RANGE"
   | "NON_INTEGER_LABEL"
   | "VOLUME_FREED"
-  | "OUT_OF_MEMORY";
+  | "OUT_OF_MEMORY"
+  | "NOT_DIFFERENTIABLE";
 
 /**
  * The one error type this package throws. `code` says what was wrong, the

@@ -1,0 +1,140 @@
+// The losses built from tf ops, MONAI's formulas as written: the fallback on
+// backends without our kernels (webgl, webgpu, tensorflow), the peer our kernels
+// are benchmarked against, and the reference their tfjs tests compare with.
+import * as tf from "@tensorflow/tfjs-core";
+import { DiceWasmError } from "../errors.js";
+import type { AnyLossOptions, LossKind } from "../losses.js";
+
+/** Predictions and one-hot (or soft) targets, channels-last, after activation and background removal. */
+function prepare(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions): [tf.Tensor, tf.Tensor] {
+  const rank = predictions.rank;
+  const channelsFirst = o.layout === "channels-first";
+  // to channels-last: tf.softmax works on the last axis only
+  const toLast = (t: tf.Tensor) => (channelsFirst ? tf.transpose(t, [0, ...range(2, rank), 1]) : t);
+  let x = toLast(predictions);
+  const C = x.shape[rank - 1]!;
+  if (o.sigmoid) x = tf.sigmoid(x);
+  else if (o.softmax && C > 1) x = tf.softmax(x);
+  let g: tf.Tensor;
+  if (o.toOnehotY && C > 1) {
+    const ids = tf.reshape(toLastIfChannel(labels, channelsFirst, rank), x.shape.slice(0, -1));
+    g = tf.cast(tf.oneHot(tf.cast(ids, "int32"), C), "float32");
+  } else g = tf.cast(toLast(labels), "float32");
+  if (o.includeBackground === false && C > 1) {
+    const begin = [...Array(rank - 1).fill(0), 1];
+    x = tf.slice(x, begin);
+    g = tf.slice(g, begin);
+  }
+  return [x, g];
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+/** A label map with a singleton class axis in channels-first order, moved last; any other label map unchanged. */
+function toLastIfChannel(labels: tf.Tensor, channelsFirst: boolean, rank: number): tf.Tensor {
+  return channelsFirst && labels.rank === rank ? tf.transpose(labels, [0, ...range(2, rank), 1]) : labels;
+}
+
+/**
+ * The checks our kernels make as they go, as one small read: non-finite
+ * predictions, and label-map values that are not class ids in [0, C).
+ */
+function check(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions, C: number): void {
+  const counts = tf.tidy(() => {
+    const bad = tf.sum(tf.cast(tf.logicalNot(tf.isFinite(predictions)), "float32"));
+    if (!(o.toOnehotY && C > 1)) return tf.stack([bad, tf.scalar(0)]);
+    const l = tf.cast(labels, "float32");
+    const valid = tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(l, 0), tf.less(l, C)), tf.equal(tf.floor(l), l));
+    return tf.stack([bad, tf.sum(tf.cast(tf.logicalNot(valid), "float32"))]);
+  });
+  const [nonFinite, invalid] = counts.dataSync();
+  counts.dispose();
+  if (nonFinite) {
+    throw new DiceWasmError(
+      "NON_FINITE_INPUT",
+      `the predictions hold ${nonFinite} NaN or infinite values; find where your network produced them before computing the loss.`,
+    );
+  }
+  if (invalid) {
+    throw new DiceWasmError(
+      "LABEL_OUT_OF_RANGE",
+      `the label map holds ${invalid} values that are not class ids in [0, ${C}); check the labels or the number of output channels.`,
+      { numClasses: C },
+    );
+  }
+}
+
+/** Σ over the spatial axes (and the batch axis with `batch`) of a channels-last tensor: [rows, C]. */
+function sums(t: tf.Tensor, batch: boolean): tf.Tensor {
+  const axes = range(batch ? 0 : 1, t.rank - 1);
+  const s = tf.sum(t, axes);
+  return batch ? tf.expandDims(s, 0) : s;
+}
+
+/**
+ * The loss from tf ops with tfjs's autodiff, MONAI 1.5's formulas: the same
+ * semantics as our kernels (labels, predictions and options already checked
+ * and resolved by coreOptions).
+ */
+export function compositeLoss(
+  kind: LossKind,
+  labels: tf.Tensor,
+  predictions: tf.Tensor,
+  o: AnyLossOptions,
+  validate = true,
+): tf.Tensor {
+  const C = o.layout === "channels-first" ? predictions.shape[1]! : predictions.shape[predictions.rank - 1]!;
+  if (validate) check(labels, predictions, o, C);
+  return tf.tidy(() => {
+    const [p, g] = prepare(labels, predictions, o);
+    const batch = Boolean(o.batch);
+    const smoothNr = o.smoothNr ?? 1e-5;
+    const smoothDr = o.smoothDr ?? 1e-5;
+    const sumP = sums(p, batch);
+    const sumG = sums(g, batch);
+    // MONAI's compute_tp_fp_fn: soft labels use L1 norms, tp = (|p| + |g| − |p − g|) / 2
+    const tp = o.softLabel
+      ? tf.div(tf.sub(tf.add(sumP, sumG), sums(tf.abs(tf.sub(p, g)), batch)), 2)
+      : sums(tf.mul(p, g), batch);
+    let f: tf.Tensor;
+    if (kind === "tversky") {
+      const fp = o.softLabel ? tf.sub(sumP, tp) : sums(tf.mul(p, tf.sub(1, g)), batch);
+      const fn = o.softLabel ? tf.sub(sumG, tp) : sums(tf.mul(tf.sub(1, p), g), batch);
+      const denominator = tf.add(tf.add(tp, tf.mul(o.alpha ?? 0.5, fp)), tf.mul(o.beta ?? 0.5, fn));
+      f = tf.sub(1, tf.div(tf.add(tp, smoothNr), tf.add(denominator, smoothDr)));
+    } else if (kind === "generalizedDice") {
+      const w = gdlWeights(sumG, o.wType ?? "square", batch);
+      const numerator = tf.add(tf.mul(2, tf.sum(tf.mul(tp, w), 1)), smoothNr);
+      const denominator = tf.add(tf.sum(tf.mul(tf.add(sumG, sumP), w), 1), smoothDr);
+      f = tf.sub(1, tf.div(numerator, denominator));
+    } else {
+      const ground = o.squaredPred ? sums(tf.square(g), batch) : sumG;
+      const pred = o.squaredPred ? sums(tf.square(p), batch) : sumP;
+      let denominator = tf.add(ground, pred);
+      if (o.jaccard) denominator = tf.mul(2, tf.sub(denominator, tp));
+      f = tf.sub(1, tf.div(tf.add(tf.mul(2, tp), smoothNr), tf.add(denominator, smoothDr)));
+      if (o.weight !== undefined && f.shape[1]! > 1) {
+        const weight = typeof o.weight === "number" ? Array(f.shape[1]).fill(o.weight) : [...o.weight];
+        f = tf.mul(f, tf.tensor1d(weight));
+      }
+    }
+    if (o.reduction === "none") return f;
+    return o.reduction === "sum" ? tf.sum(f) : tf.mean(f);
+  });
+}
+
+/** 1/(Σg)², 1/Σg or 1; an absent class's infinite weight becomes the row's largest finite weight (MONAI). */
+function gdlWeights(ground: tf.Tensor, wType: string, batch: boolean): tf.Tensor {
+  const w =
+    wType === "square"
+      ? tf.reciprocal(tf.square(ground))
+      : wType === "simple"
+        ? tf.reciprocal(ground)
+        : tf.onesLike(ground);
+  const infinite = tf.logicalNot(tf.isFinite(w));
+  const finite = tf.where(infinite, tf.zerosLike(w), w);
+  const largest = batch ? tf.max(finite) : tf.max(finite, 1, true);
+  return tf.add(finite, tf.mul(tf.cast(infinite, "float32"), largest));
+}

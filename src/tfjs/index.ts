@@ -1,0 +1,90 @@
+// dice-wasm/tfjs: the losses as TensorFlow.js ops with registered kernels and a
+// registered gradient. Labels first, predictions second, as in tf.losses.*.
+import * as tf from "@tensorflow/tfjs-core";
+import { DiceWasmError } from "../errors.js";
+import type { LossKind } from "../losses.js";
+import {
+  coreOptions,
+  FN_NAMES,
+  type TensorDiceOptions,
+  type TensorGeneralizedDiceOptions,
+  type TensorLossOptions,
+  type TensorTverskyOptions,
+} from "./arguments.js";
+import { prepareCpu, prepareWasm, ready } from "./backends.js";
+import { compositeLoss } from "./composite.js";
+import { LOSS_KERNEL, registerKernels, runLoss } from "./kernels.js";
+
+export type { TensorDiceOptions, TensorGeneralizedDiceOptions, TensorTverskyOptions } from "./arguments.js";
+export { compositeLoss } from "./composite.js";
+
+/**
+ * Registers our kernels (cpu and wasm backends) and their gradient, and
+ * instantiates our wasm kernels on the tfjs wasm backend's memory when it is
+ * the active one. Call once after the backend is chosen, and again after
+ * switching to 'wasm'. Other backends run the same losses as tf ops.
+ *
+ * @example
+ * await tf.setBackend("wasm");
+ * await registerDiceOps();
+ */
+export async function registerDiceOps(): Promise<void> {
+  registerKernels();
+  await prepareCpu();
+  if (tf.getBackend() === "wasm") await prepareWasm(tf.backend());
+}
+
+/** Which implementation the losses use on the active backend: our kernels, or tf ops. */
+export function lossImplementation(): "kernels" | "tf-ops" {
+  return ready(tf.getBackend(), tf.backend()) && tf.getKernel(LOSS_KERNEL, tf.getBackend()) ? "kernels" : "tf-ops";
+}
+
+function tensorOf(fn: string, name: string, value: unknown): tf.Tensor {
+  if (value instanceof tf.Tensor) return value;
+  throw new DiceWasmError("UNSUPPORTED_DTYPE", `${fn}: ${name} must be a tf.Tensor, got ${typeof value}.`);
+}
+
+function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, options: TensorLossOptions): tf.Tensor {
+  const fn = FN_NAMES[kind];
+  const y = tensorOf(fn, "labels", labels);
+  const x = tensorOf(fn, "predictions", predictions);
+  const resolved = coreOptions(kind, y, x, options);
+  if (lossImplementation() === "kernels") return runLoss(x, y, { kind, options: resolved });
+  return compositeLoss(kind, y, x, resolved);
+}
+
+/**
+ * Soft Dice loss (or Jaccard, or squared-denominator) of `predictions` against
+ * `labels`: one-hot masks of the predictions' shape, or a label map of class ids
+ * without the class axis. A scalar for 'mean'/'sum', [B, C] for 'none'.
+ *
+ * @example
+ * model.compile({ optimizer: "adam", loss: (yTrue, yPred) => diceLoss(yTrue, yPred, { softmax: true }) });
+ */
+export function diceLoss(labels: tf.Tensor, predictions: tf.Tensor, options: TensorDiceOptions = {}): tf.Tensor {
+  return lossOp("dice", labels, predictions, options);
+}
+
+/**
+ * Tversky loss: α weighs false positives, β false negatives (α = β = 0.5 is Dice).
+ *
+ * @example
+ * const loss = tverskyLoss(labels, logits, { sigmoid: true, alpha: 0.3, beta: 0.7 });
+ */
+export function tverskyLoss(labels: tf.Tensor, predictions: tf.Tensor, options: TensorTverskyOptions = {}): tf.Tensor {
+  return lossOp("tversky", labels, predictions, options);
+}
+
+/**
+ * Generalized Dice loss: classes weighted by 1/(Σg)². A scalar, or [B] for 'none'.
+ *
+ * @example
+ * const g = tf.grad((x) => generalizedDiceLoss(labelMap, x, { softmax: true }))(logits);
+ */
+export function generalizedDiceLoss(
+  labels: tf.Tensor,
+  predictions: tf.Tensor,
+  options: TensorGeneralizedDiceOptions = {},
+): tf.Tensor {
+  return lossOp("generalizedDice", labels, predictions, options);
+}
