@@ -1,7 +1,10 @@
 // Loading: the error before init, SIMD detection, forcing a build, bringing your own binary.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { scalarSharedWasm, simdSharedWasm } from "../src/generated/wasm-shared.js";
+import { Heap } from "../src/heap.js";
 import { backend, DiceWasmError, diceLoss, init, simdSupported } from "../src/index.js";
+import { compileEmbedded, instantiate, withRuntime } from "../src/runtime.js";
 import { uniform } from "./helpers.js";
 
 describe("runtime", () => {
@@ -37,4 +40,28 @@ describe("runtime", () => {
     expect(e.name).toBe("DiceWasmError");
     expect(e.details).toEqual({ option: "y" });
   });
+});
+
+describe("the shared-memory builds (for tfjs's threaded wasm backend)", () => {
+  it.each([
+    ["simd", simdSharedWasm],
+    ["scalar", scalarSharedWasm],
+  ] as const)(
+    "%s: runs on a shared WebAssembly.Memory and gives the loss of the ordinary build",
+    async (kind, base64) => {
+      await init({ simd: kind === "simd" });
+      const shape = [2, 9, 7, 3];
+      const p = uniform(2 * 9 * 7 * 3, 4);
+      const t = Int32Array.from(uniform(2 * 9 * 7, 5), (u) => Math.floor(u * 3));
+      const options = { shape, toOnehotY: true, grad: true } as const;
+      const expected = diceLoss(p, t, options);
+
+      const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
+      const shared = await instantiate(await compileEmbedded(`${kind}-shared`, base64), kind, heap);
+      const got = withRuntime(shared, () => diceLoss(p, t, options));
+      expect(heap.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(got.loss).toBe(expected.loss);
+      expect(got.grad).toEqual(expected.grad);
+    },
+  );
 });

@@ -1,0 +1,68 @@
+// A tiny 3D segmentation problem for tfjs: synthetic scans (spheres of classes
+// 1…C−1 in noise) with their one-hot labels, and a small fully convolutional
+// Conv3D network. Shared by examples/train-tfjs.ts and the tfjs training test.
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { syntheticVolume } from "../src/synthetic.js";
+
+export interface SegmentationData {
+  /** scans [B, D, H, W, 1]: the class id scaled to [0, 1], plus noise */
+  images: tf.Tensor5D;
+  /** one-hot labels [B, D, H, W, C] */
+  labels: tf.Tensor5D;
+  /** class ids [B, D, H, W] */
+  labelMap: tf.Tensor4D;
+}
+
+/** `batch` synthetic scans of size³ voxels with `classes` classes (background included). */
+export function segmentationData(size: number, classes: number, batch: number, seed = 1): SegmentationData {
+  const { labels, shape } = syntheticVolume({ size: [size, size, size], classes, batch, seed });
+  const noise = syntheticVolume({
+    size: [size, size, size],
+    classes: 1,
+    batch,
+    seed: seed + 1,
+    margin: 0,
+    noise: 0.25,
+  });
+  const image = Float32Array.from(labels, (cls, i) => cls / (classes - 1) + noise.logits[i]!);
+  const spatial = shape.slice(0, 4) as [number, number, number, number];
+  return tf.tidy(() => {
+    const labelMap = tf.tensor4d(Int32Array.from(labels), spatial, "int32");
+    return {
+      images: tf.tensor5d(image, [...spatial, 1]),
+      labels: tf.cast(tf.oneHot(labelMap, classes), "float32") as tf.Tensor5D,
+      labelMap,
+    };
+  });
+}
+
+/**
+ * Three Conv3D layers, 'same' padding: logits [B, D, H, W, C] for scans
+ * [B, D, H, W, 1]. On the tfjs wasm backend the last two are per-voxel dense
+ * layers instead (the same function as 1×1×1 convolutions): tfjs-backend-wasm
+ * 4.22 computes Conv3D's input gradient (Conv3DBackpropInputV2) wrongly, so
+ * stacked Conv3D layers get wrong gradients there (see docs/ARCHITECTURE.md).
+ */
+export function segmentationModel(size: number, classes: number, filters = 8, seed = 1): tfl.LayersModel {
+  // seeded initial weights: the same run every time
+  const init = (k: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + k }) });
+  const pointwise = (units: number, k: number, activation?: "relu") =>
+    tf.getBackend() === "wasm"
+      ? tfl.layers.dense({ units, activation, ...init(k) })
+      : tfl.layers.conv3d({ filters: units, kernelSize: 1, activation, ...init(k) });
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv3d({
+        inputShape: [size, size, size, 1],
+        filters,
+        kernelSize: 3,
+        padding: "same",
+        activation: "relu",
+        ...init(0),
+      }),
+      pointwise(filters, 1, "relu"),
+      pointwise(classes, 2),
+    ],
+  });
+}
