@@ -5,6 +5,9 @@
 // (hard labels: a = L_fp, b = L_tp − L_fp − L_fn, k = 2·L_se; soft labels: a ± h
 // on either side of p = g, their mean at a tie). The activation's chain rule is
 // fused: sigmoid dx = dp·σ'(x), softmax dx_c = p_c·(dp_c − Σ_k p_k·dp_k).
+// With softmax a weighted cross-entropy term can ride along: Σ_k u_k·g_k·(−ln p_k)
+// adds p_c·Σ_k u_k·g_k − u_c·g_c to dx_c (u = 0 without it). Each class has
+// COEFS floats of coefficients: a, b, k, h, u.
 import { add, div, labelMask, loadVoxels, lt1, mul, one, pmax, splat, storeVoxels, sub, width } from "./lanes";
 import { expNegAbs, expNonPositive, reciprocalOnePlus, sigmoidOf } from "./math";
 import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
@@ -17,7 +20,16 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
   return add<V>(add<V>(a, mul<V>(b, g)), add<V>(mul<V>(k, d), mul<V>(h, sign)));
 }
 
-/** dL/dp from p, g and the class's four coefficients at `coef` (f32 a, b, k, h). */
+/** Coefficient floats per class: a, b, k, h, u and padding, 32 bytes. */
+export const COEFS = 8;
+
+/** Byte offset of class c's coefficients. */
+// @ts-ignore: decorator
+@inline export function coefOf(coef: usize, c: i32): usize {
+  return coef + (<usize>c << 5);
+}
+
+/** dL/dp from p, g and the class's coefficients at `coef` (f32 a, b, k, h, ...). */
 // @ts-ignore: decorator
 @inline function dprob<V>(p: V, g: V, coef: usize): V {
   const a = splat<V>(load<f32>(coef));
@@ -59,20 +71,23 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
         store<V>(o, e);
         total = add<V>(total, e);
       }
+      // s = Σ p·dp, less the cross-entropy's Σ u·g (which enters dx as p_c·Σ u·g)
       let s = splat<V>(0);
       for (let c = 0; c < numClasses; c++) {
         const o = tmp + <usize>c * sizeof<V>();
         const p = div<V>(load<V>(o), total);
         const g = target<V, T>(tv, vs, cs, c, isMask, contiguous);
-        const d = dprob<V>(p, g, coef + (<usize>c << 4));
+        const d = dprob<V>(p, g, coefOf(coef, c));
         store<V>(o, p);
         store<V>(o + <usize>numClasses * sizeof<V>(), d);
-        s = add<V>(s, mul<V>(p, d));
+        s = add<V>(s, sub<V>(mul<V>(p, d), mul<V>(splat<V>(load<f32>(coefOf(coef, c), 16)), g)));
       }
       for (let c = 0; c < numClasses; c++) {
         const o = tmp + <usize>c * sizeof<V>();
-        const g = mul<V>(load<V>(o), sub<V>(load<V>(o + <usize>numClasses * sizeof<V>()), s));
-        storeVoxels<V>(dv + ((<usize>c * dcs) << 2), vs, g, contiguous);
+        const g = target<V, T>(tv, vs, cs, c, isMask, contiguous);
+        const u = splat<V>(load<f32>(coefOf(coef, c), 16));
+        const r = sub<V>(mul<V>(load<V>(o), sub<V>(load<V>(o + <usize>numClasses * sizeof<V>()), s)), mul<V>(u, g));
+        storeVoxels<V>(dv + ((<usize>c * dcs) << 2), vs, r, contiguous);
       }
     } else {
       for (let c = 0; c < numClasses; c++) {
@@ -83,9 +98,9 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
           // σ'(x) = e·q², see math.ts
           const e = expNegAbs<V>(xc);
           const q = reciprocalOnePlus<V>(e);
-          r = mul<V>(dprob<V>(sigmoidOf<V>(xc, e, q), g, coef + (<usize>c << 4)), mul<V>(e, mul<V>(q, q)));
+          r = mul<V>(dprob<V>(sigmoidOf<V>(xc, e, q), g, coefOf(coef, c)), mul<V>(e, mul<V>(q, q)));
         } else {
-          r = dprob<V>(xc, g, coef + (<usize>c << 4));
+          r = dprob<V>(xc, g, coefOf(coef, c));
         }
         storeVoxels<V>(dv + ((<usize>c * dcs) << 2), vs, r, contiguous);
       }
@@ -128,7 +143,7 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
  * dL/dx for `nVox` voxels × `numClasses` classes of the input at `x` (voxel
  * stride vs, class stride cs, in floats) against the float mask at `t` (same
  * layout), written to `dx` (voxel stride vs, class stride dcs). `coef` holds
- * f32 (a, b, k, h) per class; `tmp` is scratch for 2·numClasses·16 bytes.
+ * COEFS f32 (a, b, k, h, u) per class; `tmp` is scratch for 2·numClasses·16 bytes.
  * act: 0 none, 1 sigmoid, 2 softmax. Pointers in bytes.
  */
 export function backwardMask(

@@ -3,7 +3,7 @@
 // is a few shuffles within a vector and nothing is gathered or scattered.
 // SIMD build only; the scalar build goes through class planes instead.
 import { hsum, interleavedMask, nonFinite, one } from "./lanes";
-import { lossSlope } from "./backward";
+import { coefOf, lossSlope } from "./backward";
 import { expNegAbs, expNonPositive, reciprocalOnePlus, sigmoidOf } from "./math";
 import { ACT_SIGMOID, ACT_SOFTMAX } from "./probabilities";
 
@@ -51,10 +51,11 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
 @inline function coefficients(coef: usize, numClasses: i32, j: i32): v128 {
   const c2 = numClasses == 4 ? 2 : 0;
   const c3 = numClasses == 4 ? 3 : 1;
-  let v = f32x4.splat(load<f32>(coef + (<usize>j << 2)));
-  v = f32x4.replace_lane(v, 1, load<f32>(coef + 16 + (<usize>j << 2)));
-  v = f32x4.replace_lane(v, 2, load<f32>(coef + (<usize>c2 << 4) + (<usize>j << 2)));
-  return f32x4.replace_lane(v, 3, load<f32>(coef + (<usize>c3 << 4) + (<usize>j << 2)));
+  const at = <usize>j << 2;
+  let v = f32x4.splat(load<f32>(coefOf(coef, 0) + at));
+  v = f32x4.replace_lane(v, 1, load<f32>(coefOf(coef, 1) + at));
+  v = f32x4.replace_lane(v, 2, load<f32>(coefOf(coef, c2) + at));
+  return f32x4.replace_lane(v, 3, load<f32>(coefOf(coef, c3) + at));
 }
 
 // @ts-ignore: decorator
@@ -65,6 +66,7 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
   const b = coefficients(coef, numClasses, 1);
   const k = coefficients(coef, numClasses, 2);
   const h = coefficients(coef, numClasses, 3);
+  const u = coefficients(coef, numClasses, 4);
   for (let i = 0; i < n; i += 4) {
     const xv = v128.load(x + (<usize>i << 2));
     const g = isMask
@@ -81,7 +83,11 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
       p = sigmoidOf<v128>(xv, e, q);
     }
     let r = lossSlope<v128>(p, g, a, b, k, h);
-    if (act == ACT_SOFTMAX) r = f32x4.mul(p, f32x4.sub(r, acrossClasses(f32x4.mul(p, r), numClasses, 1)));
+    if (act == ACT_SOFTMAX) {
+      // the chain rule, plus the cross-entropy's p·Σ u·g − u·g (see backward.ts)
+      const ug = f32x4.mul(u, g);
+      r = f32x4.sub(f32x4.mul(p, f32x4.sub(r, acrossClasses(f32x4.sub(f32x4.mul(p, r), ug), numClasses, 1))), ug);
+    }
     else if (act == ACT_SIGMOID) r = f32x4.mul(r, f32x4.mul(e, f32x4.mul(q, q)));
     v128.store(dx + (<usize>i << 2), r);
   }
@@ -105,7 +111,7 @@ export function softmaxInterleaved(x: usize, n: i32, numClasses: i32, out: usize
 /**
  * dL/dx of n = voxels × numClasses (2 or 4, n a multiple of 4) channels-last
  * elements at `x` against the float mask at `t` (same layout), written to `dx`
- * (same layout). `coef` holds f32 (a, b, k, h) per class; act as in backwardMask.
+ * (same layout). `coef` holds COEFS f32 (a, b, k, h, u) per class; act as in backwardMask.
  */
 export function backwardInterleavedMask(x: usize, t: usize, n: i32, numClasses: i32, act: i32, coef: usize, dx: usize): void {
   backwardOf<f32>(x, t, true, n, numClasses, act, coef, dx);

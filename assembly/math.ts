@@ -70,3 +70,57 @@ const EXP_MIN: f32 = -87.33654;
   const e = expNegAbs<V>(x);
   return sigmoidOf<V>(x, e, reciprocalOnePlus<V>(e));
 }
+
+const SQRT2: f32 = 1.41421356;
+const LN2: f32 = 0.693147181;
+// The smallest normal float32, 2^-126: probabilities are clamped here before a
+// log, so −log p is at most 87.34 instead of +∞ (see crossEntropy in stats.ts).
+export const P_MIN: f32 = 1.17549435e-38;
+
+/**
+ * −ln p for p in [2^-126, 1]: p = 2^e·m with m in [√½, √2), and
+ * ln m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, by its odd series to s⁹
+ * (truncation < 3e-9 relative). Error about 1 ulp.
+ */
+// @ts-ignore: decorator
+@inline export function negLog<V>(p: V): V {
+  let e: V;
+  let m: V;
+  if (isVector<V>()) {
+    // @ts-ignore: V is v128 here
+    const bits = <v128>p;
+    // @ts-ignore: V is v128 here
+    m = <V>v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
+    // @ts-ignore: V is v128 here
+    e = <V>f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127)));
+    // m ≥ √2: halve it, count one more in the exponent
+    // @ts-ignore: V is v128 here
+    const big = f32x4.ge(<v128>m, f32x4.splat(SQRT2));
+    // @ts-ignore: V is v128 here
+    m = <V>v128.bitselect(f32x4.mul(<v128>m, f32x4.splat(0.5)), <v128>m, big);
+    // @ts-ignore: V is v128 here
+    e = <V>f32x4.add(<v128>e, v128.and(big, f32x4.splat(1)));
+  } else {
+    // @ts-ignore: V is f32 here
+    const bits = reinterpret<i32>(<f32>p);
+    let mf = reinterpret<f32>((bits & 0x007fffff) | 0x3f800000);
+    let ef = <f32>((bits >>> 23) - 127);
+    if (mf >= SQRT2) {
+      mf *= 0.5;
+      ef += 1;
+    }
+    // @ts-ignore: V is f32 here
+    m = <V>mf;
+    // @ts-ignore: V is f32 here
+    e = <V>ef;
+  }
+  const s = div<V>(sub<V>(m, splat<V>(1)), add<V>(m, splat<V>(1)));
+  const s2 = mul<V>(s, s);
+  let q = splat<V>(1.0 / 9.0);
+  q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 7.0));
+  q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 5.0));
+  q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 3.0));
+  q = add<V>(mul<V>(q, s2), splat<V>(1.0));
+  const lnm = mul<V>(mul<V>(splat<V>(2), s), q);
+  return sub<V>(splat<V>(0), add<V>(mul<V>(e, splat<V>(LN2)), lnm));
+}

@@ -5,6 +5,7 @@
 //   tp = Σ min(p,g), fp = Σ (p−g)⁺, fn = Σ (g−p)⁺              (soft labels)
 //   se = Σ (p−g)²                                              (squared mode only)
 //   count = Σ [label = cls]                                    (label maps only)
+//   ce = Σ g·(−ln p)                                           (with the cross-entropy flag)
 // Each term is non-negative for p, g ∈ [0, 1], so compensated summation gives a
 // relative error bounded independently of n:
 //   - a term is rounded at most twice (1−g, then the product): ≤ 2u;
@@ -22,10 +23,13 @@
 // for free: the counts over all classes fall short of the voxel count. With labels
 // the soft-label terms equal the hard ones (for p in [0, 1]), so both use the latter.
 import { add, countIn, countLane, drop, interleavedMask, keep, labelMask, lane, mul, one, pmax, pmin, splat, sub, width } from "./lanes";
+import { negLog, P_MIN } from "./math";
 
 export const MODE_HARD = 0;
 export const MODE_SOFT = 1;
 export const MODE_SQUARED = 2;
+/** Added to MODE_HARD or MODE_SOFT: also accumulate the cross-entropy Σ g·(−ln p) (not with MODE_SQUARED). */
+export const WITH_CE = 4;
 
 /** What the target is: a float mask, labels (W a vector), or labels of 2 or 4 interleaved classes. */
 const MASK = 0;
@@ -38,6 +42,7 @@ const FP = 1;
 const FN = 2;
 const SE = 3;
 const COUNT = 4;
+const CE = 5;
 
 // @ts-ignore: decorator
 @inline function tpTerm<V>(p: V, g: V, mode: i32): V {
@@ -61,6 +66,17 @@ const COUNT = 4;
   return mul<V>(d, d);
 }
 
+/**
+ * g·(−ln p), p clamped to 2^-126 first: a class whose probability underflowed
+ * costs at most 87.34 nats, where the exact log-softmax would go on growing
+ * with the logit gap (beyond float32's range of probabilities).
+ */
+// @ts-ignore: decorator
+@inline function ceTerm<V>(p: V, g: V, kind: i32): V {
+  const nats = negLog<V>(pmax<V>(p, splat<V>(P_MIN)));
+  return kind == MASK ? mul<V>(g, nats) : keep<V>(nats, g);
+}
+
 // @ts-ignore: decorator
 @inline function sum4<V>(a: V, b: V, c: V, d: V): V {
   return add<V>(add<V>(a, b), add<V>(c, d));
@@ -81,18 +97,20 @@ const COUNT = 4;
 // @ts-ignore: decorator
 @inline function term<V>(k: i32, p: V, g: V, kind: i32, mode: i32): V {
   if (kind == MASK) {
+    if (k == CE) return ceTerm<V>(p, g, kind);
     if (k == TP) return tpTerm<V>(p, g, mode);
     if (k == FP) return fpTerm<V>(p, g, mode);
     if (k == FN) return fnTerm<V>(p, g, mode);
     return seTerm<V>(p, g);
   }
+  if (k == CE) return ceTerm<V>(p, g, kind);
   if (k == TP) return keep<V>(p, g);
   if (k == FP) return drop<V>(p, g);
   if (k == FN) return keep<V>(sub<V>(splat<V>(1), p), g);
   return seTerm<V>(p, one<V>(g));
 }
 
-/** Byte offset of stat k, lane j in the output block (float64[5][W]). */
+/** Byte offset of stat k, lane j in the output block (float64[6][W]). */
 // @ts-ignore: decorator
 @inline function slot<V>(out: usize, k: i32, j: i32): usize {
   return out + (<usize>(k * width<V>() + j) << 3);
@@ -116,7 +134,7 @@ const COUNT = 4;
 }
 
 /**
- * Adds the statistics of n elements to the float64[5][W] block at `out`.
+ * Adds the statistics of n elements to the float64[6][W] block at `out`.
  * Lane j only ever sees elements ≡ j (mod W).
  */
 // @ts-ignore: decorator
@@ -128,6 +146,9 @@ const COUNT = 4;
   let fpS = splat<V>(0), fpC = splat<V>(0);
   let fnS = splat<V>(0), fnC = splat<V>(0);
   let seS = splat<V>(0), seC = splat<V>(0);
+  let ceS = splat<V>(0), ceC = splat<V>(0);
+  const ce = (mode & WITH_CE) != 0;
+  const terms = mode & ~WITH_CE; // how tp, fp, fn are formed
   let count = splat<V>(0);
   let i = 0;
   // a walking pointer with constant offsets keeps address arithmetic out of the loop
@@ -155,27 +176,34 @@ const COUNT = 4;
       count = countIn<V>(countIn<V>(countIn<V>(countIn<V>(count, g4), g5), g6), g7);
     }
     // Kahan: y = x − c; s' = s + y; c = (s' − s) − y
-    let x = block8<V>(TP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
+    let x = block8<V>(TP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, terms);
     let y = sub<V>(x, tpC);
     let s = add<V>(tpS, y);
     tpC = sub<V>(sub<V>(s, tpS), y);
     tpS = s;
-    x = block8<V>(FP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
+    x = block8<V>(FP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, terms);
     y = sub<V>(x, fpC);
     s = add<V>(fpS, y);
     fpC = sub<V>(sub<V>(s, fpS), y);
     fpS = s;
-    x = block8<V>(FN, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
+    x = block8<V>(FN, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, terms);
     y = sub<V>(x, fnC);
     s = add<V>(fnS, y);
     fnC = sub<V>(sub<V>(s, fnS), y);
     fnS = s;
-    if (mode == MODE_SQUARED) {
-      x = block8<V>(SE, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, mode);
+    if (terms == MODE_SQUARED) {
+      x = block8<V>(SE, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, terms);
       y = sub<V>(x, seC);
       s = add<V>(seS, y);
       seC = sub<V>(sub<V>(s, seS), y);
       seS = s;
+    }
+    if (ce) {
+      x = block8<V>(CE, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, kind, terms);
+      y = sub<V>(x, ceC);
+      s = add<V>(ceS, y);
+      ceC = sub<V>(sub<V>(s, ceS), y);
+      ceS = s;
     }
   }
   for (let j = 0; j < W; j++) {
@@ -184,6 +212,7 @@ const COUNT = 4;
     addTo<V>(out, FN, j, lane<V>(fnS, j) - lane<V>(fnC, j));
     addTo<V>(out, SE, j, lane<V>(seS, j) - lane<V>(seC, j));
     addTo<V>(out, COUNT, j, countLane<V>(count, j));
+    addTo<V>(out, CE, j, lane<V>(ceS, j) - lane<V>(ceC, j));
   }
   // Less than a mini-block left: one element at a time, each term added in
   // float64 to lane (i mod W).
@@ -191,18 +220,21 @@ const COUNT = 4;
     const pk = load<f32>(p + (<usize>i << 2));
     const g = targetAt<f32, T>(t, i, cls, kind);
     const j = i & (W - 1);
-    addTo<V>(out, TP, j, <f64>term<f32>(TP, pk, g, kind, mode));
-    addTo<V>(out, FP, j, <f64>term<f32>(FP, pk, g, kind, mode));
-    addTo<V>(out, FN, j, <f64>term<f32>(FN, pk, g, kind, mode));
-    if (mode == MODE_SQUARED) addTo<V>(out, SE, j, <f64>term<f32>(SE, pk, g, kind, mode));
+    addTo<V>(out, TP, j, <f64>term<f32>(TP, pk, g, kind, terms));
+    addTo<V>(out, FP, j, <f64>term<f32>(FP, pk, g, kind, terms));
+    addTo<V>(out, FN, j, <f64>term<f32>(FN, pk, g, kind, terms));
+    if (terms == MODE_SQUARED) addTo<V>(out, SE, j, <f64>term<f32>(SE, pk, g, kind, terms));
     if (kind != MASK) addTo<V>(out, COUNT, j, <f64>g);
+    if (ce) addTo<V>(out, CE, j, <f64>term<f32>(CE, pk, g, kind, terms));
   }
 }
 
 // @ts-ignore: decorator
 @inline function statsOf<V, T>(p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize): void {
   // one specialised loop per mode
-  if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT, out);
+  if (mode == MODE_HARD + WITH_CE) accumulate<V, T>(p, t, n, cls, kind, MODE_HARD + WITH_CE, out);
+  else if (mode == MODE_SOFT + WITH_CE) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT + WITH_CE, out);
+  else if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT, out);
   else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, kind, MODE_SQUARED, out);
   else accumulate<V, T>(p, t, n, cls, kind, MODE_HARD, out);
 }
@@ -215,10 +247,10 @@ const COUNT = 4;
 
 /**
  * Adds the statistics of n probabilities at `p` against the float mask at `t`
- * (bytes; n elements each, contiguous) to the float64[5][W] block at `out`
- * (stats tp, fp, fn, se, count; W = 4 lanes in the SIMD build, 1 in the scalar).
+ * (bytes; n elements each, contiguous) to the float64[6][W] block at `out`
+ * (stats tp, fp, fn, se, count, ce; W = 4 lanes in the SIMD build, 1 in the scalar).
  * Lane j holds elements i ≡ j (mod W), so a channels-last chunk with C dividing
- * W keeps class j mod C in lane j. mode: 0 hard, 1 soft labels, 2 hard + se.
+ * W keeps class j mod C in lane j. mode: 0 hard, 1 soft labels, 2 hard + se; + 4 (WITH_CE) adds ce to 0 or 1.
  */
 export function statsMask(p: usize, t: usize, n: i32, mode: i32, out: usize): void {
   stats<f32>(p, t, n, 0, MASK, mode, out);

@@ -2,6 +2,7 @@
 // derivatives. Numerators are sums of non-negative terms: no `1 − dice`, so a
 // loss near 0 keeps all its digits and a valid input never gives a negative loss.
 import type { RawStats } from "./passes.js";
+import { COEFS } from "./workspace.js";
 
 /** Statistics of the classes kept, summed over the batch when `batch`: [rows][C]. */
 export interface Reduced {
@@ -177,14 +178,14 @@ export function kernelCoefficients(
   C: number,
   soft: boolean,
 ): Float64Array {
-  const coef = new Float64Array(B * C * 4);
+  const coef = new Float64Array(B * C * COEFS);
   for (let b = 0; b < B; b++) {
     const row = r.rows === 1 ? 0 : b;
     r.classes.forEach((c, j) => {
       const i = row * r.C + j;
       const s = scale[i]!;
       const [tp, fp, fn, se] = [s * d.dtp[i]!, s * d.dfp[i]!, s * d.dfn[i]!, s * d.dse[i]!];
-      const o = (b * C + c) * 4;
+      const o = (b * C + c) * COEFS;
       if (soft) {
         coef[o] = (fp + tp - fn) / 2;
         coef[o + 3] = (fp - (tp - fn)) / 2;

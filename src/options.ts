@@ -83,6 +83,8 @@ export const ACT_SOFTMAX = 2;
 export const MODE_HARD = 0;
 export const MODE_SOFT = 1;
 export const MODE_SQUARED = 2;
+/** Added to MODE_HARD or MODE_SOFT: pass 1 also sums the cross-entropy. */
+export const WITH_CE = 4;
 
 /** The arrays and their geometry, checked. */
 export interface Problem {

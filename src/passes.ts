@@ -11,7 +11,7 @@ import {
   runtime,
   type StatsKernel,
 } from "./runtime.js";
-import { STATS, workspaceLayout } from "./workspace.js";
+import { COEFS, STATS, workspaceLayout } from "./workspace.js";
 
 /** How a Stream hands chunks to the kernels. */
 type Shape =
@@ -30,6 +30,8 @@ export interface RawStats {
   se: Float64Array;
   /** voxels labelled with each class (label maps), else all 0 */
   count: Float64Array;
+  /** Σ g·(−ln p), when the problem asks for the cross-entropy, else all 0 */
+  ce: Float64Array;
   /** non-finite values the activation kernel saw in the prediction */
   nonFinite: number;
 }
@@ -239,9 +241,10 @@ export function computeStats(problem: Problem): RawStats {
     fn: new Float64Array(B * C),
     se: new Float64Array(B * C),
     count: new Float64Array(B * C),
+    ce: new Float64Array(B * C),
     nonFinite: 0,
   };
-  const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count];
+  const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count, stats.ce];
   const block = STATS * lanes;
   const out = new Float64Array(stream.heapF32.buffer, stream.out, C * block);
   out.fill(0);
@@ -282,8 +285,9 @@ export function computeStats(problem: Problem): RawStats {
 
 /**
  * Pass 2: writes d(loss)/d(prediction) into `grad` (a Source over a Float32Array
- * of the prediction's size), given four coefficients per (batch item, class):
- * dL/dp = a + b·g + k·(p − g) + h·sign(p − g), row-major [B][C][4].
+ * of the prediction's size), given the coefficients per (batch item, class):
+ * dL/dp = a + b·g + k·(p − g) + h·sign(p − g), and u for a cross-entropy term
+ * (see assembly/backward.ts), row-major [B][C][COEFS].
  */
 export function computeGradient(problem: Problem, coef: Float64Array, grad: Source<Float32Array>): void {
   const { C, act, target } = problem;
@@ -294,11 +298,11 @@ export function computeGradient(problem: Problem, coef: Float64Array, grad: Sour
   const interleaved = readsInterleaved(problem, runtime().lanes)
     ? (labels?.backwardInterleaved ?? k.backwardInterleavedMask)
     : undefined;
-  const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * 4);
+  const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * COEFS);
   let lastB = -1;
   for (const ch of stream.chunks()) {
     if (ch.b !== lastB) {
-      coefView.set(coef.subarray(ch.b * C * 4, (ch.b + 1) * C * 4));
+      coefView.set(coef.subarray(ch.b * C * COEFS, (ch.b + 1) * C * COEFS));
       lastB = ch.b;
     }
     const [dx, , dcs] = stream.place(grad, ch.b, ch.v0, stream.dx);

@@ -3,8 +3,10 @@
 
 /** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
 export const CHUNK_ELEMENTS = 16384;
-/** Statistics a kernel accumulates per class: tp, fp, fn, se, count. */
-export const STATS = 5;
+/** Statistics a kernel accumulates per class: tp, fp, fn, se, count, ce. */
+export const STATS = 6;
+/** Kernel coefficients per class, float32: a, b, k, h, u and padding (assembly/backward.ts COEFS). */
+export const COEFS = 8;
 /** Chunk buffers: input, target, probabilities, target planes, gradient. */
 const BUFFERS = 5;
 
@@ -16,7 +18,7 @@ export interface WorkspaceLayout {
   buffer: number;
   /** float64 statistics blocks, [C][STATS][W] */
   out: number;
-  /** float32 kernel coefficients, [C][4] */
+  /** float32 kernel coefficients, [C][COEFS] */
   coef: number;
   /** scratch for the backward kernel: 2 · C vectors */
   tmp: number;
@@ -28,7 +30,7 @@ export function workspaceLayout(C: number, lanes: number): WorkspaceLayout {
   const buffer = voxels * C * 4;
   const out = BUFFERS * buffer;
   const coef = out + C * STATS * lanes * 8;
-  const tmp = coef + C * 16;
+  const tmp = coef + C * COEFS * 4;
   return { voxels, buffer, out, coef, tmp, bytes: tmp + 2 * C * 16 };
 }
 

@@ -28,7 +28,7 @@ export interface LossAttrs {
 
 /** Pass 1's statistics as a float32 tensor [2, STATS, B·C]: the float64 values split into high and low parts. */
 function packStats(raw: RawStats, out: Float32Array): void {
-  const fields = [raw.tp, raw.fp, raw.fn, raw.se, raw.count];
+  const fields = [raw.tp, raw.fp, raw.fn, raw.se, raw.count, raw.ce];
   const n = raw.tp.length;
   fields.forEach((field, s) => {
     for (let i = 0; i < n; i++) {
@@ -42,7 +42,7 @@ function packStats(raw: RawStats, out: Float32Array): void {
 function unpackStats(packed: Float32Array | Int32Array | Uint8Array, n: number): RawStats {
   const field = (s: number) =>
     Float64Array.from({ length: n }, (_, i) => packed[s * n + i]! + packed[(STATS + s) * n + i]!);
-  return { tp: field(0), fp: field(1), fn: field(2), se: field(3), count: field(4), nonFinite: 0 };
+  return { tp: field(0), fp: field(1), fn: field(2), se: field(3), count: field(4), ce: field(5), nonFinite: 0 };
 }
 
 /** The loss's output shape: [] for 'mean'/'sum'; [rows, classes kept], or [rows] for generalized Dice, for 'none'. */
