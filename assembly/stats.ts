@@ -28,7 +28,7 @@ import { negLog, P_MIN } from "./math";
 export const MODE_HARD = 0;
 export const MODE_SOFT = 1;
 export const MODE_SQUARED = 2;
-/** Added to MODE_HARD or MODE_SOFT: also accumulate the cross-entropy Σ g·(−ln p) (not with MODE_SQUARED). */
+/** Added to MODE_HARD: also accumulate the cross-entropy Σ g·(−ln p). */
 export const WITH_CE = 4;
 
 /** What the target is: a float mask, labels (W a vector), or labels of 2 or 4 interleaved classes. */
@@ -233,7 +233,6 @@ const CE = 5;
 @inline function statsOf<V, T>(p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize): void {
   // one specialised loop per mode
   if (mode == MODE_HARD + WITH_CE) accumulate<V, T>(p, t, n, cls, kind, MODE_HARD + WITH_CE, out);
-  else if (mode == MODE_SOFT + WITH_CE) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT + WITH_CE, out);
   else if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT, out);
   else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, kind, MODE_SQUARED, out);
   else accumulate<V, T>(p, t, n, cls, kind, MODE_HARD, out);
@@ -250,7 +249,7 @@ const CE = 5;
  * (bytes; n elements each, contiguous) to the float64[6][W] block at `out`
  * (stats tp, fp, fn, se, count, ce; W = 4 lanes in the SIMD build, 1 in the scalar).
  * Lane j holds elements i ≡ j (mod W), so a channels-last chunk with C dividing
- * W keeps class j mod C in lane j. mode: 0 hard, 1 soft labels, 2 hard + se; + 4 (WITH_CE) adds ce to 0 or 1.
+ * W keeps class j mod C in lane j. mode: 0 hard, 1 soft labels, 2 hard + se, 4 hard + ce (WITH_CE).
  */
 export function statsMask(p: usize, t: usize, n: i32, mode: i32, out: usize): void {
   stats<f32>(p, t, n, 0, MASK, mode, out);

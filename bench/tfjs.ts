@@ -22,7 +22,12 @@ const exact = {
 };
 
 /** Throws unless the loss is within `valueTol` (relative) and the gradient within `gradTol` of its largest entry. */
-function checkAgainstExact(name: string, got: { value: number; grad: Float32Array }, valueTol: number, gradTol: number) {
+function checkAgainstExact(
+  name: string,
+  got: { value: number; grad: Float32Array },
+  valueTol: number,
+  gradTol: number,
+) {
   const valueError = Math.abs(got.value - exact.value) / exact.value;
   let err = 0;
   let scale = 0;
@@ -30,7 +35,9 @@ function checkAgainstExact(name: string, got: { value: number; grad: Float32Arra
     err = Math.max(err, Math.abs(g - exact.grad[i]!));
     scale = Math.max(scale, Math.abs(exact.grad[i]!));
   });
-  console.log(`${name}: loss relative error ${valueError.toExponential(1)}, gradient ${(err / scale).toExponential(1)}`);
+  console.log(
+    `${name}: loss relative error ${valueError.toExponential(1)}, gradient ${(err / scale).toExponential(1)}`,
+  );
   if (valueError > valueTol || err > gradTol * scale) throw new Error(`${name} is wrong`);
 }
 

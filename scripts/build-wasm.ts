@@ -1,10 +1,12 @@
-// Builds every kernel target of asconfig.json, two compilers at a time, then
-// writes src/generated/: the builds as base64 (the library loads its wasm with
-// no fetch, no fs and no import.meta.url: nothing for a bundler to break).
+// Builds both kernel targets of asconfig.json (in parallel), derives their
+// shared-memory variants (for tfjs's threaded backend), then writes
+// src/generated/: the builds as base64 (the library loads its wasm with no
+// fetch, no fs and no import.meta.url: nothing for a bundler to break).
 // Prints each binary's raw and gzipped size.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { shareMemoryImport } from "./share-memory.js";
 
 /** Generated module → { export name: target }; shared-memory builds are only for tfjs's threaded backend. */
 const modules = {
@@ -19,13 +21,10 @@ function compile(target: string): Promise<void> {
   });
 }
 
-const targets = Object.values(modules).flatMap((m) => Object.values(m));
-const queue = [...targets];
-await Promise.all(
-  [0, 1].map(async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) await compile(t);
-  }),
-);
+await Promise.all(["simd", "scalar"].map(compile));
+for (const target of ["simd", "scalar"]) {
+  writeFileSync(`build/dice-${target}-shared.wasm`, shareMemoryImport(readFileSync(`build/dice-${target}.wasm`)));
+}
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 mkdirSync("src/generated", { recursive: true });

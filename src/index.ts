@@ -1,5 +1,6 @@
 export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
 export {
+  diceCELoss,
   diceLoss,
   generalizedDiceLoss,
   type LossResult,
@@ -7,6 +8,7 @@ export {
 } from "./losses.js";
 export type {
   DataOptions,
+  DiceCEOptions,
   DiceOptions,
   GeneralizedDiceOptions,
   Layout,

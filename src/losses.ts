@@ -9,9 +9,12 @@ import {
   ratioLoss,
   reduceStats,
 } from "./algebra.js";
+import { type CrossEntropy, crossEntropy } from "./cross-entropy.js";
 import { DiceWasmError } from "./errors.js";
 import {
+  ACT_SOFTMAX,
   checkKeys,
+  type DiceCEOptions,
   type DiceOptions,
   finiteNumber,
   type GeneralizedDiceOptions,
@@ -26,9 +29,11 @@ import {
   sourceOf,
   type Target,
   type TverskyOptions,
+  WITH_CE,
 } from "./options.js";
 import { computeGradient, type RawStats } from "./passes.js";
 import { measure } from "./stats.js";
+import { COEFS } from "./workspace.js";
 
 /** What every loss returns. */
 export interface LossResult<L extends number | Float64Array = number | Float64Array> {
@@ -40,10 +45,10 @@ export interface LossResult<L extends number | Float64Array = number | Float64Ar
   warnings: string[];
 }
 
-export type LossKind = "dice" | "tversky" | "generalizedDice";
+export type LossKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
 
 /** Options of any loss: what the internal entry points take. */
-export type AnyLossOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
+export type AnyLossOptions = DiceCEOptions & TverskyOptions & GeneralizedDiceOptions;
 
 /** A loss's values per item and their partials, from the reduced statistics. */
 interface Evaluated {
@@ -52,6 +57,8 @@ interface Evaluated {
   partials: Partials;
   /** scales the partials of kept class j (Dice's `weight`, else 1) */
   classWeight: (j: number) => number;
+  /** diceCELoss: the cross-entropy term, added to the Dice term with these weights */
+  crossEntropy?: CrossEntropy & { lambdaDice: number; lambdaCe: number };
 }
 
 /** What a loss is, from its options: checked before any pass over the data. */
@@ -60,7 +67,9 @@ interface Plan {
   reduction: "mean" | "sum" | "none";
   includeBackground: boolean;
   batch: boolean;
-  evaluate(reduced: Reduced): Evaluated;
+  /** pass 1 also sums the cross-entropy */
+  crossEntropy: boolean;
+  evaluate(reduced: Reduced, problem: Problem, raw: RawStats): Evaluated;
 }
 
 function planOf(kind: LossKind, options: AnyLossOptions): Plan {
@@ -74,7 +83,9 @@ function planOf(kind: LossKind, options: AnyLossOptions): Plan {
     reduction,
     includeBackground: options.includeBackground ?? true,
     batch: Boolean(options.batch),
+    crossEntropy: false,
   };
+  if (kind === "diceCE") return diceCEPlan(common, options, smoothNr, smoothDr);
   if (kind === "dice") {
     const scale = options.jaccard ? 2 : 1;
     const form: RatioForm = options.squaredPred
@@ -117,19 +128,66 @@ function planOf(kind: LossKind, options: AnyLossOptions): Plan {
   };
 }
 
+/**
+ * Dice + cross-entropy, MONAI's DiceCELoss: λ_dice·Dice + λ_ce·CE, the CE of
+ * softmax(logits) summed in pass 1 beside the Dice statistics. `weight` (one
+ * per class) weighs both terms, as in MONAI ≥ 1.4.
+ */
+function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smoothNr: number, smoothDr: number): Plan {
+  const { fn, reduction } = common;
+  const lambdaDice = finiteNumber(fn, "lambdaDice", options.lambdaDice, 1);
+  const lambdaCe = finiteNumber(fn, "lambdaCe", options.lambdaCe, 1);
+  if (lambdaDice < 0 || lambdaCe < 0) {
+    throw new DiceWasmError("INVALID_OPTION", `${fn}: lambdaDice and lambdaCe must be ≥ 0.`);
+  }
+  if (reduction === "none" || options.squaredPred || options.softLabel) {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: reduction 'none', squaredPred and softLabel are not supported with the fused cross-entropy; use diceLoss for them.`,
+    );
+  }
+  const scale = options.jaccard ? 2 : 1;
+  const form: RatioForm = { tau: 2, alpha: scale, beta: scale, sigma: 0 };
+  return {
+    ...common,
+    crossEntropy: true,
+    evaluate(reduced, problem, raw) {
+      if (problem.act !== ACT_SOFTMAX) {
+        throw new DiceWasmError(
+          "INVALID_OPTION",
+          `${fn}: pass logits with softmax: true and at least 2 classes (MONAI's cross-entropy applies log-softmax to the input; one class would need binary cross-entropy, not supported yet).`,
+        );
+      }
+      const all = classWeights(fn, options.weight, problem.C);
+      const partials = ratioLoss(reduced, form, smoothNr, smoothDr);
+      const kept = all && reduced.C > 1 ? reduced.classes.map((c) => all[c]!) : undefined;
+      const items = kept ? partials.f.map((f, i) => f * kept[i % kept.length]!) : partials.f;
+      const ce = crossEntropy(
+        raw,
+        problem.B * problem.S,
+        problem.target.kind === "label",
+        all,
+        reduction as "mean" | "sum",
+      );
+      return { items, partials, classWeight: (j) => kept?.[j] ?? 1, crossEntropy: { ...ce, lambdaDice, lambdaCe } };
+    },
+  };
+}
+
 /** The statistics of the classes kept, and the loss's values on them. */
 function evaluate(plan: Plan, problem: Problem, raw: RawStats): { reduced: Reduced; evaluated: Evaluated } {
   const { B, C, warnings } = problem;
   if (!plan.includeBackground && C === 1)
     warnings.push("single channel prediction, `includeBackground: false` ignored.");
   const reduced = reduceStats(raw, B, C, plan.includeBackground, plan.batch, problem.target.kind === "label");
-  return { reduced, evaluated: plan.evaluate(reduced) };
+  return { reduced, evaluated: plan.evaluate(reduced, problem, raw) };
 }
 
-function reduce(plan: Plan, items: Float64Array): number | Float64Array {
+function reduce(plan: Plan, { items, crossEntropy }: Evaluated): number | Float64Array {
   if (plan.reduction === "none") return items;
   const sum = items.reduce((a, b) => a + b, 0);
-  return plan.reduction === "mean" ? sum / items.length : sum;
+  const dice = plan.reduction === "mean" ? sum / items.length : sum;
+  return crossEntropy ? crossEntropy.lambdaDice * dice + crossEntropy.lambdaCe * crossEntropy.value : dice;
 }
 
 /**
@@ -145,8 +203,8 @@ function backward(
   upstream: number | Float64Array,
   out: Source<Float32Array>,
 ): void {
-  const { items, partials, classWeight } = evaluated;
-  const perItem = plan.reduction === "mean" ? 1 / items.length : 1;
+  const { items, partials, classWeight, crossEntropy } = evaluated;
+  const perItem = (plan.reduction === "mean" ? 1 / items.length : 1) * (crossEntropy?.lambdaDice ?? 1);
   const perRow = items.length === reduced.rows; // generalized Dice: one item per row
   const scale = new Float64Array(reduced.rows * reduced.C);
   for (let i = 0; i < scale.length; i++) {
@@ -154,7 +212,15 @@ function backward(
     const dy = typeof upstream === "number" ? upstream : upstream[item]!;
     scale[i] = dy * perItem * classWeight(i % reduced.C);
   }
-  const coef = kernelCoefficients(reduced, partials, scale, problem.B, problem.C, problem.mode === MODE_SOFT);
+  const soft = (problem.mode & ~WITH_CE) === MODE_SOFT;
+  const coef = kernelCoefficients(reduced, partials, scale, problem.B, problem.C, soft);
+  if (crossEntropy) {
+    // 'mean'/'sum' only, so the upstream gradient is one number
+    const dy = (upstream as number) * crossEntropy.lambdaCe;
+    crossEntropy.u.forEach((u, i) => {
+      coef[i * COEFS + 4] = dy * u;
+    });
+  }
   computeGradient(problem, coef, out);
 }
 
@@ -166,9 +232,9 @@ export function lossForward(
   options: AnyLossOptions,
 ): { loss: number | Float64Array; raw: RawStats; warnings: string[] } {
   const plan = planOf(kind, options);
-  const { problem, raw } = measure(plan.fn, input, target, options);
+  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy });
   const { evaluated } = evaluate(plan, problem, raw);
-  return { loss: reduce(plan, evaluated.items), raw, warnings: problem.warnings };
+  return { loss: reduce(plan, evaluated), raw, warnings: problem.warnings };
 }
 
 /** @internal Pass 2 from statistics lossForward() kept: the tfjs gradient kernel. */
@@ -182,16 +248,16 @@ export function lossBackward(
   grad: Float32Array,
 ): void {
   const plan = planOf(kind, options);
-  const problem = resolveProblem(plan.fn, input, target, options);
+  const problem = resolveProblem(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy });
   const { reduced, evaluated } = evaluate(plan, problem, raw);
   backward(plan, problem, reduced, evaluated, upstream, sourceOf(grad) as Source<Float32Array>);
 }
 
 function run(kind: LossKind, input: Prediction, target: Target, options: AnyLossOptions): LossResult {
   const plan = planOf(kind, options);
-  const { problem, raw } = measure(plan.fn, input, target, options);
+  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy });
   const { reduced, evaluated } = evaluate(plan, problem, raw);
-  const result: LossResult = { loss: reduce(plan, evaluated.items), warnings: problem.warnings };
+  const result: LossResult = { loss: reduce(plan, evaluated), warnings: problem.warnings };
   const out = gradTarget(plan.fn, options.grad, problem.input.array.length);
   if (out) {
     backward(plan, problem, reduced, evaluated, 1, out);
@@ -289,4 +355,21 @@ export function generalizedDiceLoss(
 ): LossResult<number>;
 export function generalizedDiceLoss(input: Prediction, target: Target, options: GeneralizedDiceOptions): LossResult {
   return run("generalizedDice", input, target, options);
+}
+
+/**
+ * Dice + cross-entropy (MONAI's DiceCELoss): λ_dice·Dice + λ_ce·CE on softmax
+ * logits, the cross-entropy summed in the same pass as the Dice statistics and
+ * its gradient fused into the same backward kernel. CE is PyTorch's: class
+ * indices (label map) or class probabilities (one-hot or soft mask), `weight`
+ * per class for both terms. Per voxel, CE saturates at 87.3 nats (float32's
+ * smallest probability); its gradient does not.
+ *
+ * @example
+ * const { loss, grad } = diceCELoss(logits, labels, {
+ *   shape: [1, 96, 96, 96, 4], softmax: true, toOnehotY: true, lambdaCe: 0.5, grad: true,
+ * });
+ */
+export function diceCELoss(input: Prediction, target: Target, options: DiceCEOptions): LossResult<number> {
+  return run("diceCE", input, target, options) as LossResult<number>;
 }

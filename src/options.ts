@@ -49,7 +49,7 @@ export interface DiceOptions extends LossOptions {
   squaredPred?: boolean;
   /** Jaccard (soft IoU) instead of Dice. */
   jaccard?: boolean;
-  /** Per-class loss weight: one number, or one per class kept (after `includeBackground`). */
+  /** Per-class loss weight: one number, or one per class kept (after `includeBackground`); diceCELoss: one per class. */
   weight?: number | readonly number[];
 }
 
@@ -58,6 +58,13 @@ export interface TverskyOptions extends LossOptions {
   alpha?: number;
   /** Weight of false negatives; default 0.5. */
   beta?: number;
+}
+
+export interface DiceCEOptions extends DiceOptions {
+  /** Weight of the Dice term; default 1. */
+  lambdaDice?: number;
+  /** Weight of the cross-entropy term; default 1. */
+  lambdaCe?: number;
 }
 
 export interface GeneralizedDiceOptions extends LossOptions {
@@ -112,6 +119,7 @@ const LOSS_KEYS = [...DATA_KEYS, "includeBackground", "smoothNr", "smoothDr", "b
 export const KNOWN_KEYS = {
   stats: [...DATA_KEYS, "squaredPred"],
   dice: [...LOSS_KEYS, "squaredPred", "jaccard", "weight"],
+  diceCE: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "lambdaDice", "lambdaCe"],
   tversky: [...LOSS_KEYS, "alpha", "beta"],
   generalizedDice: [...LOSS_KEYS, "wType"],
 };
@@ -196,13 +204,15 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** What pass 1 computes beyond the data options: se (squaredPred), and the cross-entropy (diceCELoss). */
+export interface PassOptions extends DataOptions {
+  squaredPred?: boolean;
+  /** @internal set by diceCELoss */
+  crossEntropy?: boolean;
+}
+
 /** Checks the arrays against `shape` and the options; returns the geometry. */
-export function resolveProblem(
-  fn: string,
-  input: unknown,
-  target: unknown,
-  options: DataOptions & { squaredPred?: boolean },
-): Problem {
+export function resolveProblem(fn: string, input: unknown, target: unknown, options: PassOptions): Problem {
   const warnings: string[] = [];
   const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
   const shape = options.shape;
@@ -251,7 +261,8 @@ export function resolveProblem(
     warnings.push("single channel prediction, `softmax: true` ignored.");
     act = ACT_NONE;
   }
-  const mode = options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD;
+  const terms = options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD;
+  const mode = options.crossEntropy ? terms + WITH_CE : terms;
 
   const targetSource = sourceOf(target);
   const dtype = targetSource && dtypeOf(targetSource.array);

@@ -6,6 +6,7 @@ import {
   checkKeys,
   type DataOptions,
   KNOWN_KEYS,
+  type PassOptions,
   type Prediction,
   type Problem,
   resolveProblem,
@@ -58,7 +59,7 @@ export function measure(
   fn: string,
   input: Prediction,
   target: Target,
-  options: DataOptions & { squaredPred?: boolean },
+  options: PassOptions,
 ): { problem: Problem; raw: RawStats } {
   const problem = resolveProblem(fn, input, target, options);
   const raw = computeStats(problem);

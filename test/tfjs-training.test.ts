@@ -15,11 +15,11 @@ describe.each(TF_BACKENDS)("training on the %s backend", (backendName) => {
       optimizer: tf.train.adam(0.01),
       loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => diceLoss(yTrue, yPred, { softmax: true }),
     });
-    const fit = async (epochs: number) =>
+    const train = async (epochs: number) =>
       (await model.fit(data.images, data.labels, { epochs, batchSize: 2, verbose: 0 })).history.loss as number[];
-    const first = await fit(1); // Adam creates its slots on the first step
+    const first = await train(1); // Adam creates its slots on the first step
     const before = tf.memory().numTensors;
-    const losses = [...first, ...(await fit(7))];
+    const losses = [...first, ...(await train(7))];
     expect(tf.memory().numTensors).toBe(before);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(0.95 * losses[0]!);

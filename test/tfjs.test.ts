@@ -9,6 +9,7 @@ import { referenceLoss } from "../src/reference/losses.js";
 import { coreOptions } from "../src/tfjs/arguments.js";
 import {
   compositeLoss,
+  diceCELoss,
   diceLoss,
   generalizedDiceLoss,
   lossImplementation,
@@ -18,7 +19,7 @@ import {
 import { labels, oneHot, uniform } from "./helpers.js";
 import { relDiff, TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
 
-const OPS = { dice: diceLoss, tversky: tverskyLoss, generalizedDice: generalizedDiceLoss };
+const OPS = { dice: diceLoss, tversky: tverskyLoss, generalizedDice: generalizedDiceLoss, diceCE: diceCELoss };
 
 interface Variant {
   name: string;
@@ -36,6 +37,14 @@ const VARIANTS: Variant[] = [
   { name: "tversky 0.3/0.7", kind: "tversky", options: { alpha: 0.3, beta: 0.7 } },
   { name: "gdl square", kind: "generalizedDice", options: {} },
   { name: "gdl simple, none", kind: "generalizedDice", options: { wType: "simple", reduction: "none" } },
+  { name: "dice + CE", kind: "diceCE", options: {} },
+  {
+    name: "dice + CE, weighted, no background, λ",
+    kind: "diceCE",
+    options: { weight: [0.5, 2, 1], includeBackground: false, lambdaDice: 0.7, lambdaCe: 1.5 },
+  },
+  { name: "dice + CE, sum, jaccard, batch", kind: "diceCE", options: { reduction: "sum", jaccard: true, batch: true } },
+  { name: "dice + CE, channels-first", kind: "diceCE", options: { layout: "channels-first" } },
 ];
 
 const ACTIVATIONS = [
@@ -43,6 +52,10 @@ const ACTIVATIONS = [
   { name: "sigmoid", options: { sigmoid: true }, lo: -4, hi: 4 },
   { name: "softmax", options: { softmax: true }, lo: -4, hi: 4 },
 ] as const;
+
+/** The cross-entropy takes logits and softmax: the other activations do not apply to it. */
+const activationsOf = (variant: Variant) =>
+  variant.kind === "diceCE" ? ACTIVATIONS.filter((a) => a.name === "softmax") : ACTIVATIONS;
 
 const [B, spatial, C] = [2, [6, 5, 4], 3];
 const S = spatial.reduce((a, b) => a * b, 1);
@@ -64,7 +77,7 @@ describe.each(TF_BACKENDS)("tfjs ops on the %s backend", (backendName) => {
   });
 
   describe.each(VARIANTS)("$name", (variant) => {
-    describe.each(ACTIVATIONS)("$name", (activation) => {
+    describe.each(activationsOf(variant))("$name", (activation) => {
       it.each([false, true])("label map %s: value and gradient match tf ops + tfjs autodiff", (labelMap) => {
         const { x, y, options } = data(variant, activation, labelMap, 7);
         const op = OPS[variant.kind];
@@ -118,7 +131,7 @@ describe("the tf-ops composite", () => {
   beforeAll(() => useTfBackend("cpu"));
 
   it.each(VARIANTS)("$name matches the float64 reference", (variant) => {
-    for (const activation of ACTIVATIONS) {
+    for (const activation of activationsOf(variant)) {
       for (const labelMap of [false, true]) {
         const { x, y, options } = data(variant, activation, labelMap, 11);
         const resolved = coreOptions(variant.kind, y, x, options);

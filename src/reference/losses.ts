@@ -1,10 +1,10 @@
 // A plain float64 reference of every loss, written the way MONAI 1.5 writes
 // them (1 − numerator/denominator on sums of the activated tensors), with none of
 // the package's algebra. For tests and the precision benchmarks; it is slow.
-import type { DiceOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
+import type { DiceCEOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
 
-export type ReferenceKind = "dice" | "tversky" | "generalizedDice";
-type AnyOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
+export type ReferenceKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
+type AnyOptions = DiceCEOptions & TverskyOptions & GeneralizedDiceOptions;
 type Numbers = ArrayLike<number>;
 
 /** Per (b, c, voxel) probabilities and targets, channels-first, after activation, one-hot and background removal. */
@@ -119,6 +119,13 @@ export function referenceLoss(
   target: Numbers,
   o: AnyOptions,
 ): number | Float64Array {
+  if (kind === "diceCE") {
+    // `weight` has one entry per class; the Dice term weighs the classes it keeps
+    const all = typeof o.weight === "number" ? undefined : o.weight;
+    const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
+    const dice = referenceLoss("dice", input, target, { ...o, weight }) as number;
+    return (o.lambdaDice ?? 1) * dice + (o.lambdaCe ?? 1) * referenceCrossEntropy(input, target, o);
+  }
   const t = referenceTensors(input, target, o);
   const sn = o.smoothNr ?? 1e-5;
   const sd = o.smoothDr ?? 1e-5;
@@ -164,6 +171,40 @@ export function referenceLoss(
     f[r] = 1 - numer / denom;
   }
   return reduce(f, o.reduction);
+}
+
+/**
+ * PyTorch's CrossEntropyLoss on the logits (log-softmax in float64): class
+ * indices with toOnehotY (weighted mean over Σ w_y), else class probabilities
+ * (mean over voxels).
+ */
+export function referenceCrossEntropy(input: Numbers, target: Numbers, o: AnyOptions): number {
+  const last = (o.layout ?? "channels-last") === "channels-last";
+  const B = o.shape[0]!;
+  const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
+  const S = (last ? o.shape.slice(1, -1) : o.shape.slice(2)).reduce((a, b) => a * b, 1);
+  const at = (b: number, c: number, v: number) => (last ? (b * S + v) * C + c : (b * C + c) * S + v);
+  const w = (c: number) => (o.weight === undefined ? 1 : typeof o.weight === "number" ? o.weight : o.weight[c]!);
+  let total = 0;
+  let norm = 0;
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < S; v++) {
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) max = Math.max(max, input[at(b, c, v)]!);
+      let sum = 0;
+      for (let c = 0; c < C; c++) sum += Math.exp(input[at(b, c, v)]! - max);
+      const lse = max + Math.log(sum);
+      if (o.toOnehotY) {
+        const y = target[b * S + v]!;
+        total += w(y) * (lse - input[at(b, y, v)]!);
+        norm += w(y);
+      } else {
+        for (let c = 0; c < C; c++) total += w(c) * target[at(b, c, v)]! * (lse - input[at(b, c, v)]!);
+        norm += 1;
+      }
+    }
+  }
+  return o.reduction === "sum" ? total : total / norm;
 }
 
 /** d(summed loss)/d(input) by central differences in float64, for small volumes. */

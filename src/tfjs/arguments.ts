@@ -2,11 +2,12 @@
 // the labels are one-hot or a label map, read from the tensors themselves.
 import { DiceWasmError } from "../errors.js";
 import type { AnyLossOptions, LossKind } from "../losses.js";
-import type { DiceOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
+import type { DiceCEOptions, DiceOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
 
 /** What the tensor ops take: the core options without what the tensors already say. */
 type TensorOptions<O> = Omit<O, "shape" | "grad" | "toOnehotY">;
 export type TensorDiceOptions = TensorOptions<DiceOptions>;
+export type TensorDiceCEOptions = TensorOptions<DiceCEOptions>;
 export type TensorTverskyOptions = TensorOptions<TverskyOptions>;
 export type TensorGeneralizedDiceOptions = TensorOptions<GeneralizedDiceOptions>;
 export type TensorLossOptions = TensorOptions<AnyLossOptions>;
@@ -21,6 +22,7 @@ export const FN_NAMES: Record<LossKind, string> = {
   dice: "diceLoss",
   tversky: "tverskyLoss",
   generalizedDice: "generalizedDiceLoss",
+  diceCE: "diceCELoss",
 };
 
 const LABEL_DTYPES = ["float32", "int32", "bool"];

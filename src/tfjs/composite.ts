@@ -87,6 +87,15 @@ export function compositeLoss(
 ): tf.Tensor {
   const C = o.layout === "channels-first" ? predictions.shape[1]! : predictions.shape[predictions.rank - 1]!;
   if (validate) check(labels, predictions, o, C);
+  if (kind === "diceCE") {
+    return tf.tidy(() => {
+      const all = typeof o.weight === "number" ? undefined : o.weight;
+      const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
+      const dice = compositeLoss("dice", labels, predictions, { ...o, weight }, false);
+      const ce = crossEntropy(labels, predictions, o, C);
+      return tf.add(tf.mul(o.lambdaDice ?? 1, dice), tf.mul(o.lambdaCe ?? 1, ce));
+    });
+  }
   return tf.tidy(() => {
     const [p, g] = prepare(labels, predictions, o);
     const batch = Boolean(o.batch);
@@ -123,6 +132,29 @@ export function compositeLoss(
     if (o.reduction === "none") return f;
     return o.reduction === "sum" ? tf.sum(f) : tf.mean(f);
   });
+}
+
+/** PyTorch's CrossEntropyLoss on the logits: class indices (label map) or class probabilities (masks). */
+function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number): tf.Tensor {
+  const rank = logits.rank;
+  const channelsFirst = o.layout === "channels-first";
+  const x = channelsFirst ? tf.transpose(logits, [0, ...range(2, rank), 1]) : logits;
+  const logp = tf.logSoftmax(x);
+  const g = o.toOnehotY
+    ? tf.cast(
+        tf.oneHot(tf.cast(tf.reshape(toLastIfChannel(labels, channelsFirst, rank), x.shape.slice(0, -1)), "int32"), C),
+        "float32",
+      )
+    : tf.cast(channelsFirst ? tf.transpose(labels, [0, ...range(2, rank), 1]) : labels, "float32");
+  const w =
+    o.weight === undefined
+      ? tf.ones([C])
+      : typeof o.weight === "number"
+        ? tf.fill([C], o.weight)
+        : tf.tensor1d([...o.weight]);
+  const total = tf.neg(tf.sum(tf.mul(tf.mul(g, w), logp)));
+  if (o.reduction === "sum") return total;
+  return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : g.size / C);
 }
 
 /** 1/(Σg)², 1/Σg or 1; an absent class's infinite weight becomes the row's largest finite weight (MONAI). */

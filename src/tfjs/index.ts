@@ -6,6 +6,7 @@ import type { LossKind } from "../losses.js";
 import {
   coreOptions,
   FN_NAMES,
+  type TensorDiceCEOptions,
   type TensorDiceOptions,
   type TensorGeneralizedDiceOptions,
   type TensorLossOptions,
@@ -15,8 +16,14 @@ import { prepareCpu, prepareWasm, ready } from "./backends.js";
 import { compositeLoss } from "./composite.js";
 import { LOSS_KERNEL, registerKernels, runLoss } from "./kernels.js";
 
-export type { TensorDiceOptions, TensorGeneralizedDiceOptions, TensorTverskyOptions } from "./arguments.js";
+export type {
+  TensorDiceCEOptions,
+  TensorDiceOptions,
+  TensorGeneralizedDiceOptions,
+  TensorTverskyOptions,
+} from "./arguments.js";
 export { compositeLoss } from "./composite.js";
+export { type ClipOptions, clipByGlobalNorm, diceWarmup, type WarmupOptions } from "./training.js";
 
 /**
  * Registers our kernels (cpu and wasm backends) and their gradient, and
@@ -63,6 +70,17 @@ function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, optio
  */
 export function diceLoss(labels: tf.Tensor, predictions: tf.Tensor, options: TensorDiceOptions = {}): tf.Tensor {
   return lossOp("dice", labels, predictions, options);
+}
+
+/**
+ * Dice + cross-entropy (MONAI's DiceCELoss) on softmax logits: λ_dice·Dice +
+ * λ_ce·CE, the cross-entropy fused into the same kernels. A scalar.
+ *
+ * @example
+ * const loss = diceCELoss(labelMap, logits, { softmax: true, lambdaDice: 1, lambdaCe: 1 });
+ */
+export function diceCELoss(labels: tf.Tensor, predictions: tf.Tensor, options: TensorDiceCEOptions = {}): tf.Tensor {
+  return lossOp("diceCE", labels, predictions, options);
 }
 
 /**

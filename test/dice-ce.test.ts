@@ -1,0 +1,87 @@
+// diceCELoss against the float64 reference (MONAI's DiceCELoss: DiceLoss plus
+// PyTorch's CrossEntropyLoss on the logits), and its fused gradient against
+// central differences of that reference.
+import { beforeAll, describe, expect, it } from "vitest";
+import { type DiceCEOptions, diceCELoss } from "../src/index.js";
+import { referenceGradient, referenceLoss } from "../src/reference/losses.js";
+import { BUILDS, gradError, labels, oneHot, shapeOf, uniform, useBuild } from "./helpers.js";
+
+const [B, C, SPATIAL, S] = [2, 4, [3, 7], 21];
+
+const VARIANTS: Array<{ name: string; options: Partial<DiceCEOptions> }> = [
+  { name: "defaults", options: {} },
+  {
+    name: "weights, no background, λ",
+    options: { weight: [0.5, 2, 1, 3], includeBackground: false, lambdaDice: 0.3, lambdaCe: 2 },
+  },
+  { name: "sum, jaccard, batch", options: { reduction: "sum", jaccard: true, batch: true } },
+];
+
+describe.each(BUILDS)("diceCELoss (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+
+  for (const layout of ["channels-last", "channels-first"] as const) {
+    for (const target of ["label map", "one-hot", "soft mask"] as const) {
+      it.each(VARIANTS)(`${layout}, ${target}: $name`, ({ options: extra }) => {
+        const input = uniform(B * S * C, 3, -4, 4);
+        const map = labels(Int32Array, B * S, C, 4);
+        const mask = target === "soft mask" ? softMask(B * S, C, layout) : oneHot(map, B, S, C, layout);
+        const t = target === "label map" ? map : mask;
+        const options: DiceCEOptions = {
+          shape: shapeOf(B, SPATIAL, C, layout),
+          layout,
+          softmax: true,
+          toOnehotY: target === "label map",
+          ...extra,
+        };
+        const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
+        const ref = referenceLoss("diceCE", input, t, options) as number;
+        expect(Math.abs(loss - ref)).toBeLessThanOrEqual(1e-6 * ref);
+        expect(gradError(grad!, referenceGradient("diceCE", input, t, options))).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  it("keeps its precision on 2^20 voxels: the cross-entropy is a compensated sum too", () => {
+    const n = 2 ** 18;
+    const input = uniform(n * 4, 9, -3, 3);
+    const map = labels(Uint8Array, n, 4, 10);
+    const options = { shape: [1, n, 4], softmax: true, toOnehotY: true, lambdaDice: 0 } as const;
+    const ce = diceCELoss(input, map, options).loss;
+    expect(Math.abs(ce - (referenceLoss("diceCE", input, map, options) as number))).toBeLessThan(1e-6 * ce);
+  });
+
+  it("says what it needs: softmax logits with 2+ classes, mean or sum, no squaredPred or softLabel", () => {
+    const input = uniform(B * S * C, 1, -2, 2);
+    const map = labels(Int32Array, B * S, C, 2);
+    const shape = [B, ...SPATIAL, C];
+    const base = { shape, toOnehotY: true } as const;
+    expect(() => diceCELoss(input, map, base)).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringMatching(/softmax: true/) }),
+    );
+    expect(() => diceCELoss(input, map, { ...base, softmax: true, reduction: "none" } as never)).toThrow(
+      /reduction 'none'/,
+    );
+    expect(() => diceCELoss(input, map, { ...base, softmax: true, squaredPred: true })).toThrow(/squaredPred/);
+    expect(() => diceCELoss(input, map, { ...base, softmax: true, softLabel: true })).toThrow(/softLabel/);
+    expect(() => diceCELoss(input, map, { ...base, softmax: true, lambdaCe: -1 })).toThrow(/≥ 0/);
+    expect(() => diceCELoss(input, map, { ...base, softmax: true, weight: [0, 0, 0, 0] })).toThrow(/weight 0/);
+  });
+});
+
+/** Random class probabilities per voxel (rows sum to 1), in the layout. */
+function softMask(voxels: number, classes: number, layout: "channels-last" | "channels-first"): Float32Array {
+  const u = uniform(voxels * classes, 8, 0.05, 1);
+  const out = new Float32Array(voxels * classes);
+  for (let v = 0; v < voxels; v++) {
+    let total = 0;
+    for (let c = 0; c < classes; c++) total += u[v * classes + c]!;
+    for (let c = 0; c < classes; c++) {
+      const b = Math.floor(v / S);
+      const s = v % S;
+      const at = layout === "channels-last" ? v * classes + c : (b * classes + c) * S + s;
+      out[at] = u[v * classes + c]! / total;
+    }
+  }
+  return out;
+}
