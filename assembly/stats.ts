@@ -139,7 +139,7 @@ const CE = 5;
  */
 // @ts-ignore: decorator
 @inline function accumulate<V, T>(
-  p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize,
+  p: usize, t: usize, n: i32, cls: i32, kind: i32, terms: i32, ce: bool, out: usize,
 ): void {
   const W = width<V>();
   let tpS = splat<V>(0), tpC = splat<V>(0);
@@ -147,8 +147,6 @@ const CE = 5;
   let fnS = splat<V>(0), fnC = splat<V>(0);
   let seS = splat<V>(0), seC = splat<V>(0);
   let ceS = splat<V>(0), ceC = splat<V>(0);
-  const ce = (mode & WITH_CE) != 0;
-  const terms = mode & ~WITH_CE; // how tp, fp, fn are formed
   let count = splat<V>(0);
   let i = 0;
   // a walking pointer with constant offsets keeps address arithmetic out of the loop
@@ -232,10 +230,10 @@ const CE = 5;
 // @ts-ignore: decorator
 @inline function statsOf<V, T>(p: usize, t: usize, n: i32, cls: i32, kind: i32, mode: i32, out: usize): void {
   // one specialised loop per mode
-  if (mode == MODE_HARD + WITH_CE) accumulate<V, T>(p, t, n, cls, kind, MODE_HARD + WITH_CE, out);
-  else if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT, out);
-  else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, kind, MODE_SQUARED, out);
-  else accumulate<V, T>(p, t, n, cls, kind, MODE_HARD, out);
+  if (mode == MODE_HARD + WITH_CE) accumulate<V, T>(p, t, n, cls, kind, MODE_HARD, true, out);
+  else if (mode == MODE_SOFT) accumulate<V, T>(p, t, n, cls, kind, MODE_SOFT, false, out);
+  else if (mode == MODE_SQUARED) accumulate<V, T>(p, t, n, cls, kind, MODE_SQUARED, false, out);
+  else accumulate<V, T>(p, t, n, cls, kind, MODE_HARD, false, out);
 }
 
 // @ts-ignore: decorator
