@@ -42,7 +42,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     verbose: 0,
     callbacks: schedule,
   });
-  const loss = (history.history.loss[0] as number).toFixed(4);
+  const loss = (history.history.loss![0] as number).toFixed(4);
   const ms = (performance.now() - t0).toFixed(0);
   console.log(
     `${String(epoch + 1).padStart(5)}  ${schedule.lambdaDice.toFixed(2).padStart(6)}  ${loss.padStart(10)}  ${testDice()}   (${ms} ms)`,

@@ -14,7 +14,7 @@ import { DiceWasmError } from "../errors.js";
 import { type AnyLossOptions, type LossKind, lossBackward, lossForward } from "../losses.js";
 import type { RawStats } from "../passes.js";
 import { STATS } from "../workspace.js";
-import { ACCELERATED, type AcceleratedBackend, type BackendAccess } from "./backends.js";
+import { ACCELERATED, type AcceleratedBackend, type BackendAccess, type TensorData } from "./backends.js";
 
 /** Kernel names, namespaced so that they cannot meet tfjs's own. */
 export const LOSS_KERNEL = "DiceWasmOverlapLoss";
@@ -39,17 +39,18 @@ function packStats(raw: RawStats, out: Float32Array): void {
   });
 }
 
-function unpackStats(packed: Float32Array | Int32Array | Uint8Array, n: number): RawStats {
+function unpackStats(packed: TensorData, n: number): RawStats {
   const field = (s: number) =>
     Float64Array.from({ length: n }, (_, i) => packed[s * n + i]! + packed[(STATS + s) * n + i]!);
   return { tp: field(0), fp: field(1), fn: field(2), se: field(3), count: field(4), ce: field(5), nonFinite: 0 };
 }
 
 /** The loss's output shape: [] for 'mean'/'sum'; [rows, classes kept], or [rows] for generalized Dice, for 'none'. */
-function lossShape({ kind, options }: LossAttrs): number[] {
+function lossShape(attrs: LossAttrs): number[] {
+  const { kind, options } = attrs;
   if (options.reduction !== "none") return [];
-  const { shape, layout, batch, includeBackground } = options;
-  const C = layout === "channels-first" ? shape[1]! : shape[shape.length - 1]!;
+  const { shape, batch, includeBackground } = options;
+  const C = classes(attrs);
   const rows = batch ? 1 : shape[0]!;
   if (kind === "generalizedDice") return [rows];
   return [rows, includeBackground === false && C > 1 ? C - 1 : C];
@@ -65,6 +66,7 @@ function warnOnce(messages: string[]): void {
   }
 }
 
+/** The number of classes, from the prediction's shape. */
 function classes({ options }: LossAttrs): number {
   const { shape, layout } = options;
   return layout === "channels-first" ? shape[1]! : shape[shape.length - 1]!;
