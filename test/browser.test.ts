@@ -1,5 +1,6 @@
 // The core API and the tfjs op in a real Chromium page (test/browser/checks.ts),
 // with the SIMD build and, forced, the scalar one.
+import { mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasChromium, openPage, type Session, startSession } from "./browser-harness.js";
 
@@ -37,4 +38,28 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+});
+
+describe.skipIf(!hasChromium)("the demo page (examples/browser)", () => {
+  let session: Session;
+  beforeAll(async () => {
+    session = await startSession();
+  }, 120_000);
+  afterAll(() => session?.close());
+
+  it("loads without console errors, trains, its loss falls, and leaves a screenshot", async () => {
+    const { page, errors } = await openPage(session, "/examples/browser/index.html?epochs=8");
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("done"), undefined, {
+      timeout: 120_000,
+    });
+    const losses = await page.evaluate(() => window.demo.losses);
+    expect(losses).toHaveLength(8);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+    expect(await page.locator("#timing td").count()).toBeGreaterThan(0);
+    mkdirSync("test/artifacts", { recursive: true });
+    await page.screenshot({ path: "test/artifacts/demo.png", fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
 });
