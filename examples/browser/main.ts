@@ -76,7 +76,8 @@ function drawSlice(id: string, classIds: Int32Array | Float32Array | Uint8Array)
 function table(id: string, rows: string[][]): void {
   const t = $<HTMLTableElement>(id);
   const caption = t.caption?.outerHTML ?? "";
-  t.innerHTML = caption + rows.map((r, i) => `<tr>${r.map((c) => (i ? `<td>${c}</td>` : `<th>${c}</th>`)).join("")}</tr>`).join("");
+  t.innerHTML =
+    caption + rows.map((r, i) => `<tr>${r.map((c) => (i ? `<td>${c}</td>` : `<th>${c}</th>`)).join("")}</tr>`).join("");
 }
 
 /** Median ms of loss + gradient, our op against the tf-ops version, on a model-sized batch. */
@@ -127,11 +128,15 @@ async function train(kind: string, run: number): Promise<void> {
     });
     drawCurve(demo.losses);
     drawSlice("prediction", predicted as Int32Array);
-    table("dice", [["class", ...["background", "1", "2"]], ["Dice", ...Array.from(perClass, (l) => (1 - l).toFixed(3))]]);
+    table("dice", [
+      ["class", ...["background", "1", "2"]],
+      ["Dice", ...Array.from(perClass, (l) => (1 - l).toFixed(3))],
+    ]);
     status(`epoch ${epoch + 1} of ${EPOCHS}, loss ${demo.losses.at(-1)!.toFixed(4)}`, (epoch + 1) / EPOCHS);
     await tf.nextFrame();
   }
-  if (run === demo.running) status(`done: ${EPOCHS} epochs, loss ${demo.losses[0]!.toFixed(4)} → ${demo.losses.at(-1)!.toFixed(4)}`, 1);
+  if (run === demo.running)
+    status(`done: ${EPOCHS} epochs, loss ${demo.losses[0]!.toFixed(4)} → ${demo.losses.at(-1)!.toFixed(4)}`, 1);
   model.dispose();
   optimizer.dispose();
   tf.dispose(Object.values(data));
