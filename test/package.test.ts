@@ -67,14 +67,20 @@ describe("the packed tarball in a fresh project", () => {
     let server: Awaited<ReturnType<typeof preview>>;
     afterAll(() => server?.close());
 
-    it("builds, loads and computes the loss", async () => {
+    it("builds, loads, computes the loss, and runs a binary it hosts itself", async () => {
       writeFileSync(
         join(project, "index.html"),
         `<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script type="module" src="./main.js"></script></body></html>`,
       );
       writeFileSync(
         join(project, "main.js"),
-        `import { init, diceLoss, backend } from "dice-wasm";\n${USE}\nwindow.result = { loss, backend: backend() };\n`,
+        // the hosted-binary path: the .wasm export as an asset URL, fetched by init()
+        `import { init, diceLoss, backend } from "dice-wasm";
+        import scalarUrl from "dice-wasm/wasm/scalar.wasm?url";
+        ${USE}
+        const hosted = await init({ simd: false, wasm: new URL(scalarUrl, location.href) });
+        const again = diceLoss(p, t, { shape: [1, 4, 1], smoothNr: 0, smoothDr: 0 }).loss;
+        window.result = { loss, backend: backend(), hosted, again };`,
       );
       run("npx", ["vite", "build", "--logLevel", "error"], project);
       server = await preview({ root: project, logLevel: "error", preview: { port: 0, host: "127.0.0.1" } });
@@ -91,7 +97,9 @@ describe("the packed tarball in a fresh project", () => {
       await page.waitForFunction(() => "result" in window, undefined, { timeout: 60_000 });
       expect(await page.evaluate(() => (window as unknown as { result: unknown }).result)).toEqual({
         loss: 0.5,
-        backend: "simd",
+        backend: "scalar",
+        hosted: "scalar",
+        again: 0.5,
       });
       expect(errors).toEqual([]);
       await browser.close();
