@@ -51,12 +51,19 @@ function tensorOf(fn: string, name: string, value: unknown): tf.Tensor {
   throw new DiceWasmError("UNSUPPORTED_DTYPE", `${fn}: ${name} must be a tf.Tensor, got ${typeof value}.`);
 }
 
+let toldToPrepare = false;
+
 function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, options: TensorLossOptions): tf.Tensor {
   const fn = FN_NAMES[kind];
   const y = tensorOf(fn, "labels", labels);
   const x = tensorOf(fn, "predictions", predictions);
   const resolved = coreOptions(kind, y, x, options);
   if (lossImplementation() === "kernels") return runLoss(x, y, { kind, options: resolved });
+  if (tf.getBackend() === "wasm" && !toldToPrepare) {
+    // a backend we accelerate, not prepared: say so once rather than run 6× slower in silence
+    toldToPrepare = true;
+    console.warn("dice-wasm: call `await registerDiceOps()` after `tf.setBackend('wasm')`; using tf ops until then.");
+  }
   return compositeLoss(kind, y, x, resolved);
 }
 
