@@ -1,3 +1,4 @@
+export { type DiagnosisCode, diagnose, type Finding, type Severity } from "./diagnose.js";
 export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
 export {
   diceCELoss,
