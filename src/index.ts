@@ -1,5 +1,6 @@
 export { type DiagnosisCode, diagnose, type Finding, type Severity } from "./diagnose.js";
 export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
+export { comparePrecision, type PrecisionMethod, type PrecisionReport } from "./precision.js";
 export {
   diceCELoss,
   diceLoss,
