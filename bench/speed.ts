@@ -1,9 +1,10 @@
 // npm run bench: the statistics kernels against the memory-bandwidth ceiling (a
 // plain f32x4 sum over the same bytes) and against a plain JS float64 loop.
+
+import { type Contender, type Group, type Row, runGroup, saveResults } from "../src/bench/harness.js";
 import { createVolume, type DataOptions, diceLoss, init, overlapStats } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
 import { syntheticVolume } from "../src/synthetic.js";
-import { type Contender, type Group, type Row, runGroup, saveResults } from "./harness.js";
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 256);
 const N = SIDE ** 3;

@@ -5,11 +5,11 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs's own ops
 import * as tf from "@tensorflow/tfjs-core";
+import { type Group, type Row, runGroup, saveResults } from "../src/bench/harness.js";
 import { referenceDiceGradient, referenceLoss } from "../src/reference/losses.js";
 import { syntheticVolume } from "../src/synthetic.js";
 import { coreOptions } from "../src/tfjs/arguments.js";
 import { compositeLoss, diceLoss, lossImplementation, registerDiceOps } from "../src/tfjs/index.js";
-import { type Group, type Row, runGroup, saveResults } from "./harness.js";
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 128);
 const C = 4;

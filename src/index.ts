@@ -1,6 +1,5 @@
 export { type DiagnosisCode, diagnose, type Finding, type Severity } from "./diagnose.js";
 export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
-export { comparePrecision, type PrecisionMethod, type PrecisionReport } from "./precision.js";
 export {
   diceCELoss,
   diceLoss,
@@ -20,6 +19,7 @@ export type {
   Target,
   TverskyOptions,
 } from "./options.js";
+export { comparePrecision, type PrecisionMethod, type PrecisionReport } from "./precision.js";
 export {
   type Backend,
   backend,

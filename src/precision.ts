@@ -16,7 +16,18 @@ export interface PrecisionReport {
   methods: Array<{ method: PrecisionMethod; loss: number; relativeError: number }>;
 }
 
-const KEYS = ["shape", "layout", "sigmoid", "softmax", "toOnehotY", "includeBackground", "smoothNr", "smoothDr", "batch", "reduction"];
+const KEYS = [
+  "shape",
+  "layout",
+  "sigmoid",
+  "softmax",
+  "toOnehotY",
+  "includeBackground",
+  "smoothNr",
+  "smoothDr",
+  "batch",
+  "reduction",
+];
 
 /**
  * The Dice loss of (input, target) by each method, and each one's relative
@@ -45,13 +56,19 @@ export function comparePrecision(input: Prediction, target: Target, options: Dic
     return round(mean ? total / rows.length : total);
   };
   const f32 = Math.fround;
-  const exact = reduce((r) => (r.exactMismatch + sd - sn) / (r.exactDenominator + sd), (x) => x);
+  const exact = reduce(
+    (r) => (r.exactMismatch + sd - sn) / (r.exactDenominator + sd),
+    (x) => x,
+  );
   const common = (i: number, p: number, g: number, round: (x: number) => number) =>
     round(1 - round(round(2 * i + sn) / round(p + g + sd)));
   const loss: Record<PrecisionMethod, number> = {
     "float32 sequential": reduce((r) => common(r.f32[0], r.f32[1], r.f32[2], f32), f32),
     "float32 pairwise": reduce((r) => common(r.pairwise[0], r.pairwise[1], r.pairwise[2], f32), f32),
-    "float64 sequential": reduce((r) => common(r.f64[0], r.f64[1], r.f64[2], (x) => x), (x) => x),
+    "float64 sequential": reduce(
+      (r) => common(r.f64[0], r.f64[1], r.f64[2], (x) => x),
+      (x) => x,
+    ),
     "dice-wasm": ours,
   };
   return {
@@ -77,7 +94,8 @@ interface RowSums {
 function sums(problem: Problem, options: DiceOptions): RowSums[] {
   const { B, C, S, act, layout, target } = problem;
   const x = problem.input.array;
-  const at = (b: number, c: number, v: number) => (layout === "channels-last" || C === 1 ? (b * S + v) * C + c : (b * C + c) * S + v);
+  const at = (b: number, c: number, v: number) =>
+    layout === "channels-last" || C === 1 ? (b * S + v) * C + c : (b * C + c) * S + v;
   const first = options.includeBackground === false && C > 1 ? 1 : 0;
   const batch = Boolean(options.batch);
   const K = C - first;
@@ -88,7 +106,11 @@ function sums(problem: Problem, options: DiceOptions): RowSums[] {
   const denominator = Array.from({ length: rows }, () => new ExactSum());
   // pairwise needs the terms: kept per row, summed at the end
   const perRow = batch ? B * S : S;
-  const terms = Array.from({ length: rows }, () => [new Float32Array(perRow), new Float32Array(perRow), new Float32Array(perRow)]);
+  const terms = Array.from({ length: rows }, () => [
+    new Float32Array(perRow),
+    new Float32Array(perRow),
+    new Float32Array(perRow),
+  ]);
   const used = new Array(rows).fill(0);
   const p = new Float64Array(C);
   for (let b = 0; b < B; b++) {

@@ -16,7 +16,12 @@ describe("comparePrecision", () => {
     const options = { shape: [B, S, C], softmax: true, toOnehotY: true, includeBackground: false, batch: true };
     const report = comparePrecision(logits, map, options);
     expect(Math.abs(report.exact - (referenceLoss("dice", logits, map, options) as number))).toBeLessThan(1e-14);
-    expect(report.methods.map((m) => m.method)).toEqual(["float32 sequential", "float32 pairwise", "float64 sequential", "dice-wasm"]);
+    expect(report.methods.map((m) => m.method)).toEqual([
+      "float32 sequential",
+      "float32 pairwise",
+      "float64 sequential",
+      "dice-wasm",
+    ]);
     for (const m of report.methods) expect(m.relativeError).toBeLessThan(1e-5);
   });
 
@@ -34,7 +39,9 @@ describe("comparePrecision", () => {
 
   it("rejects what it does not compute", () => {
     const p = new Float32Array(4);
-    expect(() => comparePrecision(p, p, { shape: [1, 4, 1], jaccard: true })).toThrow(expect.objectContaining({ code: "INVALID_OPTION" }));
+    expect(() => comparePrecision(p, p, { shape: [1, 4, 1], jaccard: true })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
     expect(() => comparePrecision(p, p, { shape: [1, 4, 1], reduction: "none" })).toThrow(/'mean' or 'sum'/);
   });
 });

@@ -1,3 +1,4 @@
+/// <reference types="node" />
 // A thin layer over tinybench: groups of contenders run in the same process,
 // each checked before it is timed, reported as median time, throughput, and a
 // ratio to a peer measured in the same run. The machine is shared and its
@@ -34,7 +35,7 @@ export interface Row {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-export async function runGroup(group: Group, rounds = 5, time = 400): Promise<Row[]> {
+export async function runGroup(group: Group, rounds = 5, time = 400, print = true): Promise<Row[]> {
   for (const c of group.contenders) c.check?.();
   const times = new Map<string, number[]>(group.contenders.map((c) => [c.name, []]));
   const ratios = new Map<string, number[]>(group.contenders.map((c) => [c.name, []]));
@@ -63,6 +64,7 @@ export async function runGroup(group: Group, rounds = 5, time = 400): Promise<Ro
       ratioToPeer: median(ratios.get(name)!),
     };
   });
+  if (!print) return rows;
   console.log(`\n${group.title}`);
   console.table(
     rows.map((r) => ({
@@ -76,9 +78,15 @@ export async function runGroup(group: Group, rounds = 5, time = 400): Promise<Ro
   return rows;
 }
 
-export function saveResults(name: string, groups: Array<{ group: Group; rows: Row[] }>): string {
+/** Writes `body` to bench/results/<name>-<time>.json (ignored by git); returns the path. */
+export function saveJson(name: string, body: unknown): string {
   mkdirSync("bench/results", { recursive: true });
   const file = `bench/results/${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  writeFileSync(file, JSON.stringify(body, null, 2));
+  return file;
+}
+
+export function saveResults(name: string, groups: Array<{ group: Group; rows: Row[] }>): string {
   const env = { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString() };
   const body = groups.map(({ group, rows }) => ({
     title: group.title,
@@ -87,6 +95,5 @@ export function saveResults(name: string, groups: Array<{ group: Group; rows: Ro
     bytes: group.bytes,
     rows,
   }));
-  writeFileSync(file, JSON.stringify({ env, groups: body }, null, 2));
-  return file;
+  return saveJson(name, { env, groups: body });
 }
