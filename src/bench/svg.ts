@@ -22,8 +22,9 @@ export function logLogChart(title: string, xLabel: string, yLabel: string, serie
   const py = (y: number) => H - Bm - ((ly(y) - y0) / (y1 - y0 || 1)) * (H - T - Bm);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<title>${xmlText(title)}</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${L}" y="18" font-size="13" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${L}" y="18" font-size="13" font-weight="bold">${xmlText(title)}</text>`,
   ];
   for (let e = x0; e <= x1; e++) {
     const x = px(10 ** e);
@@ -36,9 +37,9 @@ export function logLogChart(title: string, xLabel: string, yLabel: string, serie
     out.push(`<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#eee"/>`);
     out.push(`<text x="${L - 6}" y="${y + 4}" text-anchor="end">1e${e}</text>`);
   }
-  out.push(`<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${escape(xLabel)}</text>`);
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${xmlText(xLabel)}</text>`);
   out.push(
-    `<text transform="translate(14 ${(T + H - Bm) / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`,
+    `<text transform="translate(14 ${(T + H - Bm) / 2}) rotate(-90)" text-anchor="middle">${xmlText(yLabel)}</text>`,
   );
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
@@ -50,7 +51,7 @@ export function logLogChart(title: string, xLabel: string, yLabel: string, serie
     out.push(
       `<line x1="${W - R + 12}" y1="${ly0}" x2="${W - R + 32}" y2="${ly0}" stroke="${color}" stroke-width="2"/>`,
     );
-    out.push(`<text x="${W - R + 38}" y="${ly0 + 4}">${escape(s.name)}</text>`);
+    out.push(`<text x="${W - R + 38}" y="${ly0 + 4}">${xmlText(s.name)}</text>`);
   });
   out.push(
     `<text x="${L}" y="${H - Bm - 4}" fill="#999">values below ${yFloor.toExponential(0)} drawn at the floor</text>`,
@@ -59,6 +60,6 @@ export function logLogChart(title: string, xLabel: string, yLabel: string, serie
   return `${out.join("\n")}\n`;
 }
 
-function escape(text: string): string {
+function xmlText(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 }
