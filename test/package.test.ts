@@ -63,6 +63,12 @@ describe("the packed tarball in a fresh project", () => {
     expect(out.wasm).toMatch(/dice-scalar\.wasm$/);
   });
 
+  it("runs its CLI: npx dice-wasm precision --json", () => {
+    const out = JSON.parse(run("npx", ["--no-install", "dice-wasm", "precision", "--max-log2", "10", "--json"], project));
+    expect(out.rows).toHaveLength(4); // one size, four regimes
+    for (const row of out.rows) expect(row.errors["dice-wasm"]).toBeLessThan(1e-6);
+  });
+
   describe.skipIf(!hasChromium)("through Vite, in Chromium", () => {
     let server: Awaited<ReturnType<typeof preview>>;
     afterAll(() => server?.close());
