@@ -64,7 +64,9 @@ describe("the packed tarball in a fresh project", () => {
   });
 
   it("runs its CLI: npx dice-wasm precision --json", () => {
-    const out = JSON.parse(run("npx", ["--no-install", "dice-wasm", "precision", "--max-log2", "10", "--json"], project));
+    const out = JSON.parse(
+      run("npx", ["--no-install", "dice-wasm", "precision", "--max-log2", "10", "--json"], project),
+    );
     expect(out.rows).toHaveLength(4); // one size, four regimes
     for (const row of out.rows) expect(row.errors["dice-wasm"]).toBeLessThan(1e-6);
   });
