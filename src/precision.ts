@@ -7,13 +7,15 @@ import { DiceWasmError } from "./errors.js";
 import { diceLoss } from "./losses.js";
 import { checkKeys, type DiceOptions, type Prediction, type Problem, resolveProblem, type Target } from "./options.js";
 import { ExactSum } from "./reference/exact.js";
+import { overlapStats } from "./stats.js";
 
 export type PrecisionMethod = "float32 sequential" | "float32 pairwise" | "float64 sequential" | "dice-wasm";
 
 export interface PrecisionReport {
   /** the loss with every sum exact */
   exact: number;
-  methods: Array<{ method: PrecisionMethod; loss: number; relativeError: number }>;
+  /** per method: the loss, its relative error, and the largest relative error of its sums Σp·g, Σp, Σg */
+  methods: Array<{ method: PrecisionMethod; loss: number; relativeError: number; statisticsError: number }>;
 }
 
 const KEYS = [
@@ -71,12 +73,31 @@ export function comparePrecision(input: Prediction, target: Target, options: Dic
     ),
     "dice-wasm": ours,
   };
+  const ourSums = kernelSums(input, target, options, problem);
+  const sumsOf: Record<PrecisionMethod, (r: RowSums, i: number) => number[]> = {
+    "float32 sequential": (r) => r.f32,
+    "float32 pairwise": (r) => r.pairwise,
+    "float64 sequential": (r) => r.f64,
+    "dice-wasm": (_, i) => ourSums[i]!,
+  };
+  const statisticsError = (method: PrecisionMethod) => {
+    let worst = 0;
+    rows.forEach((r, i) => {
+      sumsOf[method](r, i).forEach((value, k) => {
+        const exactSum = r.exactSums[k]!;
+        if (exactSum !== 0) worst = Math.max(worst, Math.abs(value - exactSum) / exactSum);
+        else if (value !== 0) worst = Math.max(worst, 1);
+      });
+    });
+    return worst;
+  };
   return {
     exact,
     methods: (Object.keys(loss) as PrecisionMethod[]).map((method) => ({
       method,
       loss: loss[method],
       relativeError: Math.abs(loss[method] - exact) / Math.abs(exact),
+      statisticsError: statisticsError(method),
     })),
   };
 }
@@ -89,6 +110,28 @@ interface RowSums {
   /** exact Σ (p + g − 2pg) and Σ (p + g), rounded once */
   exactMismatch: number;
   exactDenominator: number;
+  /** exact Σ p·g, Σ p, Σ g, rounded once */
+  exactSums: [number, number, number];
+}
+
+/** Our kernels' Σ p·g, Σ p, Σ g per row (from overlapStats: tp, tp + fp, tp + fn in float64). */
+function kernelSums(input: Prediction, target: Target, options: DiceOptions, problem: Problem): number[][] {
+  const { shape, layout, sigmoid, softmax, toOnehotY } = options;
+  const s = overlapStats(input, target, { shape, layout, sigmoid, softmax, toOnehotY });
+  const { B, C } = problem;
+  const first = options.includeBackground === false && C > 1 ? 1 : 0;
+  const K = C - first;
+  const rows = Array.from({ length: (options.batch ? 1 : B) * K }, () => [0, 0, 0]);
+  for (let b = 0; b < B; b++) {
+    for (let c = first; c < C; c++) {
+      const i = b * C + c;
+      const row = rows[(options.batch ? 0 : b) * K + c - first]!;
+      row[0] = row[0]! + s.tp[i]!;
+      row[1] = row[1]! + s.tp[i]! + s.fp[i]!;
+      row[2] = row[2]! + s.tp[i]! + s.fn[i]!;
+    }
+  }
+  return rows;
 }
 
 function sums(problem: Problem, options: DiceOptions): RowSums[] {
@@ -103,6 +146,7 @@ function sums(problem: Problem, options: DiceOptions): RowSums[] {
   const f32 = Array.from({ length: rows }, () => [0, 0, 0] as [number, number, number]);
   const f64 = Array.from({ length: rows }, () => [0, 0, 0] as [number, number, number]);
   const mismatch = Array.from({ length: rows }, () => new ExactSum());
+  const exactSums = Array.from({ length: rows }, () => [new ExactSum(), new ExactSum(), new ExactSum()]);
   const denominator = Array.from({ length: rows }, () => new ExactSum());
   // pairwise needs the terms: kept per row, summed at the end
   const perRow = batch ? B * S : S;
@@ -148,6 +192,10 @@ function sums(problem: Problem, options: DiceOptions): RowSums[] {
         mismatch[row]!.add(g * (1 - pc));
         denominator[row]!.add(pc);
         denominator[row]!.add(g);
+        const [tpSum, pSum, gSum] = exactSums[row]!;
+        tpSum!.addProduct(pc, g);
+        pSum!.add(pc);
+        gSum!.add(g);
       }
     }
   }
@@ -157,6 +205,7 @@ function sums(problem: Problem, options: DiceOptions): RowSums[] {
     f64: f64[row]!,
     exactMismatch: mismatch[row]!.value(),
     exactDenominator: denominator[row]!.value(),
+    exactSums: exactSums[row]!.map((e) => e.value()) as [number, number, number],
   }));
 }
 

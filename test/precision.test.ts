@@ -35,6 +35,9 @@ describe("comparePrecision", () => {
     expect(error["dice-wasm"]).toBeLessThan(1e-6);
     expect(error["float64 sequential"]).toBeLessThan(1e-6);
     expect(error["float32 pairwise"]).toBeLessThan(error["float32 sequential"]!);
+    const sums = Object.fromEntries(methods.map((m) => [m.method, m.statisticsError]));
+    expect(sums["dice-wasm"]).toBeLessThan(7 * 2 ** -24); // the kernels' bound
+    expect(sums["float32 sequential"]).toBeGreaterThan(1e-5); // 1e-4 in the sums, 1e0 in the loss
   });
 
   it("rejects what it does not compute", () => {

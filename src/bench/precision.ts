@@ -42,6 +42,8 @@ export interface PrecisionRow {
   n: number;
   exact: number;
   errors: Record<string, number>;
+  /** largest relative error of Σp·g, Σp, Σg, per method of comparePrecision */
+  statisticsErrors: Record<string, number>;
 }
 
 function rng(seed: number): () => number {
@@ -103,10 +105,14 @@ export async function precisionSuite(
       for (let i = 0; i < n; i++) [p[i], g[i]] = regime.make(random);
       const report = comparePrecision(p, g, { shape: [1, n, 1] });
       const errors: Record<string, number> = {};
-      for (const m of report.methods) errors[m.method] = m.relativeError;
+      const statisticsErrors: Record<string, number> = {};
+      for (const m of report.methods) {
+        errors[m.method] = m.relativeError;
+        statisticsErrors[m.method] = m.statisticsError;
+      }
       for (const [name, loss] of Object.entries(tfjs))
         errors[name] = Math.abs(loss(p, g, n) - report.exact) / report.exact;
-      rows.push({ regime: regime.name, n, exact: report.exact, errors });
+      rows.push({ regime: regime.name, n, exact: report.exact, errors, statisticsErrors });
     }
   }
   onProgress(total, total, "done");

@@ -47,6 +47,16 @@ export function renderPrecision(
       const cells = methods.map((m) => (m === OURS ? `**${exp(r.errors[m]!)}**` : exp(r.errors[m]!)));
       parts.push(`| 2^${Math.log2(r.n)} | ${r.exact.toPrecision(6)} | ${cells.join(" | ")} |`);
     }
+    const statMethods = Object.keys(mine[0]!.statisticsErrors);
+    parts.push(`\nLargest relative error of the sums Σp·g, Σp, Σg:\n`);
+    parts.push(`| N | ${statMethods.map((m) => (m === OURS ? `**${m}**` : m)).join(" | ")} |`);
+    parts.push(`|---|${statMethods.map(() => "---").join("|")}|`);
+    for (const r of mine) {
+      const cells = statMethods.map((m) =>
+        m === OURS ? `**${exp(r.statisticsErrors[m]!)}**` : exp(r.statisticsErrors[m]!),
+      );
+      parts.push(`| 2^${Math.log2(r.n)} | ${cells.join(" | ")} |`);
+    }
     parts.push("");
   }
   parts.push(`<sub>${environmentLine(env)}</sub>\n`);
