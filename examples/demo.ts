@@ -1,6 +1,6 @@
 // npm start: the losses on a synthetic 3D multi-class volume, their gradients,
 // the time they take, and what a naive float32 computation gets instead.
-import { backend, diceLoss, generalizedDiceLoss, init, tverskyLoss } from "../src/index.js";
+import { backend, diceCELoss, diceLoss, generalizedDiceLoss, init, tverskyLoss } from "../src/index.js";
 import { syntheticVolume } from "../src/synthetic.js";
 
 const size = [128, 128, 128] as const;
@@ -25,6 +25,7 @@ const runs = [
   ["Dice, squared denominator", () => diceLoss(logits, labels, { ...common, squaredPred: true })],
   ["Tversky α=0.3 β=0.7", () => tverskyLoss(logits, labels, { ...common, alpha: 0.3, beta: 0.7 })],
   ["generalized Dice", () => generalizedDiceLoss(logits, labels, common)],
+  ["Dice + cross-entropy", () => diceCELoss(logits, labels, common)],
 ] as const;
 
 const rows = runs.map(([name, run]) => {
