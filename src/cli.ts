@@ -2,8 +2,8 @@
 /// <reference types="node" />
 // npx dice-wasm bench | precision [--json]: the speed and precision suites,
 // with a progress bar on stderr and tables (or JSON) on stdout.
-import { cpus } from "node:os";
-import { precisionSuite } from "./bench/precision.js";
+import { environment, printGroup } from "./bench/harness.js";
+import { precisionSizes, precisionSuite } from "./bench/precision.js";
 import { printPrecision } from "./bench/report.js";
 import { speedSuite } from "./bench/suite.js";
 
@@ -29,12 +29,7 @@ function progress(done: number, total: number, label: string): void {
 
 const [command, ...args] = process.argv.slice(2);
 const json = args.includes("--json");
-const env = {
-  node: process.version,
-  cpu: cpus()[0]?.model ?? "unknown CPU",
-  cores: cpus().length,
-  date: new Date().toISOString(),
-};
+const env = environment();
 
 if (command === "bench") {
   const sides = option(args, "--sides", "64,128").split(",").map(Number);
@@ -51,24 +46,9 @@ if (command === "bench") {
         })),
       }),
     );
-  else {
-    for (const { group, rows } of results) {
-      console.log(`\n${group.title}`);
-      console.table(
-        rows.map((r) => ({
-          contender: r.name,
-          "median ms": r.medianMs.toFixed(2),
-          "Gvoxel/s": r.gvoxelsPerS.toFixed(3),
-          "GB/s": r.gbPerS.toFixed(2),
-          "× ceiling": r.ratioToPeer.toFixed(2),
-        })),
-      );
-    }
-  }
+  else for (const { group, rows } of results) printGroup(group, rows);
 } else if (command === "precision") {
-  const top = Number(option(args, "--max-log2", "24"));
-  const sizes = Array.from({ length: Math.floor((top - 10) / 2) + 1 }, (_, i) => 2 ** (10 + 2 * i));
-  const rows = await precisionSuite(sizes, progress);
+  const rows = await precisionSuite(precisionSizes(Number(option(args, "--max-log2", "24"))), progress);
   if (json) console.log(JSON.stringify({ env, rows }));
   else printPrecision(rows);
 } else {

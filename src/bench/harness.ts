@@ -64,7 +64,12 @@ export async function runGroup(group: Group, rounds = 5, time = 400, print = tru
       ratioToPeer: median(ratios.get(name)!),
     };
   });
-  if (!print) return rows;
+  if (print) printGroup(group, rows);
+  return rows;
+}
+
+/** A group's rows as a terminal table, ratios to its peer. */
+export function printGroup(group: Group, rows: Row[]): void {
   console.log(`\n${group.title}`);
   console.table(
     rows.map((r) => ({
@@ -75,7 +80,16 @@ export async function runGroup(group: Group, rounds = 5, time = 400, print = tru
       [`× ${group.peer}`]: r.ratioToPeer.toFixed(2),
     })),
   );
-  return rows;
+}
+
+/** The runtime, CPU and date a result was measured with. */
+export function environment(): { node: string; cpu: string; cores: number; date: string } {
+  return {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? "unknown CPU",
+    cores: cpus().length,
+    date: new Date().toISOString(),
+  };
 }
 
 /** Writes `body` to bench/results/<name>-<time>.json (ignored by git); returns the path. */
@@ -87,7 +101,6 @@ export function saveJson(name: string, body: unknown): string {
 }
 
 export function saveResults(name: string, groups: Array<{ group: Group; rows: Row[] }>): string {
-  const env = { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString() };
   const body = groups.map(({ group, rows }) => ({
     title: group.title,
     peer: group.peer,
@@ -95,5 +108,5 @@ export function saveResults(name: string, groups: Array<{ group: Group; rows: Ro
     bytes: group.bytes,
     rows,
   }));
-  return saveJson(name, { env, groups: body });
+  return saveJson(name, { env: environment(), groups: body });
 }

@@ -88,6 +88,11 @@ async function tfjsLosses(): Promise<Record<string, TfLoss>> {
   }
 }
 
+/** 2^10, 2^12, … up to 2^maxLog2 voxels. */
+export function precisionSizes(maxLog2: number): number[] {
+  return Array.from({ length: Math.floor((maxLog2 - 10) / 2) + 1 }, (_, i) => 2 ** (10 + 2 * i));
+}
+
 export async function precisionSuite(
   sizes: number[],
   onProgress: (done: number, total: number, label: string) => void = () => {},
