@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasChromium, openPage, type Session, startSession } from "./browser-harness.js";
 
 describe.skipIf(!hasChromium)("in Chromium", () => {
+  // one Vite server and one browser for every page below
   let session: Session;
   beforeAll(async () => {
     session = await startSession();
@@ -38,16 +39,8 @@ describe.skipIf(!hasChromium)("in Chromium", () => {
     expect(errors).toEqual([]);
     await page.close();
   });
-});
 
-describe.skipIf(!hasChromium)("the demo page (examples/browser)", () => {
-  let session: Session;
-  beforeAll(async () => {
-    session = await startSession();
-  }, 120_000);
-  afterAll(() => session?.close());
-
-  it("loads without console errors, trains, its loss falls, and leaves a screenshot", async () => {
+  it("the demo page (examples/browser) loads without console errors, trains, its loss falls, and leaves a screenshot", async () => {
     const { page, errors } = await openPage(session, "/examples/browser/index.html?epochs=8");
     await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("done"), undefined, {
       timeout: 120_000,

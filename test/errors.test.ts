@@ -4,26 +4,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   createVolume,
   DiceWasmError,
-  type DiceWasmErrorCode,
   diceLoss,
   generalizedDiceLoss,
   overlapStats,
   tverskyLoss,
 } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
-import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
-
-function expectError(run: () => unknown, code: DiceWasmErrorCode, mentions: RegExp): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DiceWasmError);
-  expect((caught as DiceWasmError).code).toBe(code);
-  expect((caught as DiceWasmError).message).toMatch(mentions);
-}
+import { BUILDS, expectError, labels, uniform, useBuild } from "./helpers.js";
 
 describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
   beforeAll(() => useBuild(build));

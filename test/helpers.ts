@@ -1,5 +1,6 @@
 // Shared test fixtures: a seeded generator, synthetic volumes, both builds.
-import { init } from "../src/index.js";
+import { expect } from "vitest";
+import { DiceWasmError, type DiceWasmErrorCode, init } from "../src/index.js";
 
 /** Both kernel builds; `describe.each(BUILDS)` runs a suite on each. */
 export const BUILDS = [{ simd: true }, { simd: false }] as const;
@@ -78,4 +79,17 @@ export function gradError(a: ArrayLike<number>, b: ArrayLike<number>, abs = 1e-9
     scale = Math.max(scale, Math.abs(b[i]!));
   }
   return Math.max(0, err - abs) / (scale || 1);
+}
+
+/** `run` throws a DiceWasmError with this code and a message that mentions `mentions`. */
+export function expectError(run: () => unknown, code: DiceWasmErrorCode, mentions: RegExp): void {
+  let caught: unknown;
+  try {
+    run();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(DiceWasmError);
+  expect((caught as DiceWasmError).code).toBe(code);
+  expect((caught as DiceWasmError).message).toMatch(mentions);
 }

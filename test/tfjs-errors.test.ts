@@ -2,24 +2,19 @@
 // kernels and on the tf-ops path alike; no tensor left behind, the backend still
 // usable, and on 'wasm' our kernels working in tfjs's memory without growing it.
 import { beforeAll, describe, expect, it } from "vitest";
-import { DiceWasmError } from "../src/errors.js";
+import type { DiceWasmErrorCode } from "../src/errors.js";
 import { coreOptions } from "../src/tfjs/arguments.js";
 import { wasmRuntime } from "../src/tfjs/backends.js";
 import { compositeLoss, diceLoss } from "../src/tfjs/index.js";
+import { expectError as expectDiceWasmError } from "./helpers.js";
 import { TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
 
 const shape = [2, 6, 6, 6, 3];
 
-function expectError(run: () => unknown, code: string, message: RegExp): void {
+/** The error, and no tensor left behind by it. */
+function expectError(run: () => unknown, code: DiceWasmErrorCode, message: RegExp): void {
   const before = tf.memory().numTensors;
-  let caught: unknown;
-  try {
-    run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DiceWasmError);
-  expect(caught).toMatchObject({ code, message: expect.stringMatching(message) });
+  expectDiceWasmError(run, code, message);
   expect(tf.memory().numTensors).toBe(before);
 }
 

@@ -7,17 +7,22 @@ export type ReferenceKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
 type AnyOptions = DiceCEOptions & TverskyOptions & GeneralizedDiceOptions;
 type Numbers = ArrayLike<number>;
 
+/** B, C, S and the index of element (b, c, voxel) in an array of the prediction's shape. */
+function geometry(o: AnyOptions): { B: number; C: number; S: number; at: (b: number, c: number, v: number) => number } {
+  const last = (o.layout ?? "channels-last") === "channels-last";
+  const B = o.shape[0]!;
+  const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
+  const S = (last ? o.shape.slice(1, -1) : o.shape.slice(2)).reduce((a, b) => a * b, 1);
+  return { B, C, S, at: (b, c, v) => (last ? (b * S + v) * C + c : (b * C + c) * S + v) };
+}
+
 /** Per (b, c, voxel) probabilities and targets, channels-first, after activation, one-hot and background removal. */
 export function referenceTensors(
   input: Numbers,
   target: Numbers,
   o: AnyOptions,
 ): { B: number; C: number; S: number; p: Float64Array; g: Float64Array } {
-  const last = (o.layout ?? "channels-last") === "channels-last";
-  const B = o.shape[0]!;
-  const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
-  const S = (last ? o.shape.slice(1, -1) : o.shape.slice(2)).reduce((a, b) => a * b, 1);
-  const at = (b: number, c: number, v: number) => (last ? (b * S + v) * C + c : (b * C + c) * S + v);
+  const { B, C, S, at } = geometry(o);
   let p = new Float64Array(B * C * S);
   let g = new Float64Array(B * C * S);
   for (let b = 0; b < B; b++) {
@@ -179,11 +184,7 @@ export function referenceLoss(
  * (mean over voxels).
  */
 export function referenceCrossEntropy(input: Numbers, target: Numbers, o: AnyOptions): number {
-  const last = (o.layout ?? "channels-last") === "channels-last";
-  const B = o.shape[0]!;
-  const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
-  const S = (last ? o.shape.slice(1, -1) : o.shape.slice(2)).reduce((a, b) => a * b, 1);
-  const at = (b: number, c: number, v: number) => (last ? (b * S + v) * C + c : (b * C + c) * S + v);
+  const { B, C, S, at } = geometry(o);
   const w = (c: number) => (o.weight === undefined ? 1 : typeof o.weight === "number" ? o.weight : o.weight[c]!);
   let total = 0;
   let norm = 0;
