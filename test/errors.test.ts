@@ -1,14 +1,7 @@
 // Bad input gets a DiceWasmError with a code and a message that says what to do;
 // the caller's arrays are untouched, the wasm instance keeps working, nothing leaks.
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  createVolume,
-  DiceWasmError,
-  diceLoss,
-  generalizedDiceLoss,
-  overlapStats,
-  tverskyLoss,
-} from "../src/index.js";
+import { createVolume, DiceWasmError, diceLoss, generalizedDiceLoss, overlapStats, tverskyLoss } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
 import { BUILDS, expectError, labels, uniform, useBuild } from "./helpers.js";
 
