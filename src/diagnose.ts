@@ -1,8 +1,8 @@
 // diagnose(): why a Dice-family loss is negative, NaN or implausible, as
 // findings with numbers instead of folklore. A plain scan of the arrays (it is
-// a diagnostic, not a hot path) plus one run of our loss for the precision check.
-import { diceLoss } from "./losses.js";
+// a diagnostic, not a hot path) plus comparePrecision for the precision check.
 import { type DiceOptions, type Prediction, resolveProblem, type Target } from "./options.js";
+import { comparePrecision } from "./precision.js";
 
 export type Severity = "error" | "warning" | "info";
 
@@ -175,9 +175,13 @@ export function diagnose(input: Prediction, target: Target, options: DiceOptions
       { smoothNr, smoothDr },
     );
   }
-  if (!findings.some((f) => f.severity === "error") && options.squaredPred !== true && options.jaccard !== true) {
-    const exact = diceLoss(input, target, { ...options, grad: false, reduction: "mean" }).loss;
-    const common = float32Dice(problem.input.array, problem, smoothNr, smoothDr, options.includeBackground !== false);
+  if (!findings.some((f) => f.severity === "error") && !options.squaredPred && !options.jaccard && !options.softLabel) {
+    // the plain Dice loss of these data, ours and the usual float32 way, on the same terms (no class weights)
+    const { shape, layout, sigmoid, softmax, toOnehotY, includeBackground, batch } = options;
+    const plain = { shape, layout, sigmoid, softmax, toOnehotY, includeBackground, batch, smoothNr, smoothDr };
+    const { methods } = comparePrecision(input, target, plain);
+    const exact = methods.find((m) => m.method === "dice-wasm")!.loss;
+    const common = methods.find((m) => m.method === "float32 sequential")!.loss;
     const error = Math.abs(common - exact) / Math.max(Math.abs(exact), Number.MIN_VALUE);
     add(
       "FLOAT32_PRECISION",
@@ -187,51 +191,4 @@ export function diagnose(input: Prediction, target: Target, options: DiceOptions
     );
   }
   return findings;
-}
-
-/** Dice loss the way a naive float32 implementation computes it: sums one after another, then 1 − dice. */
-function float32Dice(
-  x: Float32Array,
-  problem: ReturnType<typeof resolveProblem>,
-  sn: number,
-  sd: number,
-  background: boolean,
-): number {
-  const { B, C, S, act, layout, target } = problem;
-  const f = Math.fround;
-  const at = (b: number, c: number, v: number) =>
-    layout === "channels-last" || C === 1 ? (b * S + v) * C + c : (b * C + c) * S + v;
-  let total = 0;
-  let items = 0;
-  const p = new Float32Array(C);
-  for (let b = 0; b < B; b++) {
-    const I = new Float32Array(C);
-    const P = new Float32Array(C);
-    const G = new Float32Array(C);
-    for (let v = 0; v < S; v++) {
-      let m = -Infinity;
-      for (let c = 0; c < C; c++) m = Math.max(m, x[at(b, c, v)]!);
-      let z = 0;
-      for (let c = 0; c < C; c++) {
-        const xi = x[at(b, c, v)]!;
-        p[c] = act === 1 ? f(1 / (1 + Math.exp(-xi))) : act === 2 ? f(Math.exp(xi - m)) : xi;
-        z = f(z + p[c]!);
-      }
-      for (let c = 0; c < C; c++) {
-        const pc = act === 2 ? f(p[c]! / z) : p[c]!;
-        const g =
-          target.kind === "label"
-            ? Number((target.source.array as ArrayLike<number>)[b * S + v] === c)
-            : target.source.array[at(b, c, v)]!;
-        I[c] = f(I[c]! + f(pc * g));
-        P[c] = f(P[c]! + pc);
-        G[c] = f(G[c]! + g);
-      }
-    }
-    for (let c = background || C === 1 ? 0 : 1; c < C; c++) {
-      total += f(1 - f(f(2 * I[c]! + sn) / f(P[c]! + G[c]! + sd)));
-      items++;
-    }
-  }
-  return f(total / items);
 }
