@@ -7,19 +7,12 @@ import type { AnyLossOptions, LossKind } from "../losses.js";
 
 /** Predictions and one-hot (or soft) targets, channels-last, after activation and background removal. */
 function prepare(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions): [tf.Tensor, tf.Tensor] {
-  const rank = predictions.rank;
-  const channelsFirst = o.layout === "channels-first";
-  // to channels-last: tf.softmax works on the last axis only
-  const toLast = (t: tf.Tensor) => (channelsFirst ? tf.transpose(t, [0, ...range(2, rank), 1]) : t);
-  let x = toLast(predictions);
+  let x = toChannelsLast(predictions, o);
+  const rank = x.rank;
   const C = x.shape[rank - 1]!;
   if (o.sigmoid) x = tf.sigmoid(x);
   else if (o.softmax && C > 1) x = tf.softmax(x);
-  let g: tf.Tensor;
-  if (o.toOnehotY && C > 1) {
-    const ids = tf.reshape(toLastIfChannel(labels, channelsFirst, rank), x.shape.slice(0, -1));
-    g = tf.cast(tf.oneHot(tf.cast(ids, "int32"), C), "float32");
-  } else g = tf.cast(toLast(labels), "float32");
+  let g = targets(labels, o, x.shape);
   if (o.includeBackground === false && C > 1) {
     const begin = [...Array(rank - 1).fill(0), 1];
     x = tf.slice(x, begin);
@@ -28,13 +21,22 @@ function prepare(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions): 
   return [x, g];
 }
 
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
+/** A tensor of the prediction's rank, channels-last (tf.softmax works on the last axis only). */
+function toChannelsLast(t: tf.Tensor, o: AnyLossOptions): tf.Tensor {
+  return o.layout === "channels-first" ? tf.transpose(t, [0, ...range(2, t.rank), 1]) : t;
 }
 
-/** A label map with a singleton class axis in channels-first order, moved last; any other label map unchanged. */
-function toLastIfChannel(labels: tf.Tensor, channelsFirst: boolean, rank: number): tf.Tensor {
-  return channelsFirst && labels.rank === rank ? tf.transpose(labels, [0, ...range(2, rank), 1]) : labels;
+/** Float targets of channels-last `shape`: the one-hot of a label map, or the masks themselves. */
+function targets(labels: tf.Tensor, o: AnyLossOptions, shape: number[]): tf.Tensor {
+  const C = shape[shape.length - 1]!;
+  if (!(o.toOnehotY && C > 1)) return tf.cast(toChannelsLast(labels, o), "float32");
+  // a label map with a singleton class axis is moved like a prediction; one without is left as it is
+  const ids = tf.reshape(labels.rank === shape.length ? toChannelsLast(labels, o) : labels, shape.slice(0, -1));
+  return tf.cast(tf.oneHot(tf.cast(ids, "int32"), C), "float32");
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
 /**
@@ -136,16 +138,9 @@ export function compositeLoss(
 
 /** PyTorch's CrossEntropyLoss on the logits: class indices (label map) or class probabilities (masks). */
 function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number): tf.Tensor {
-  const rank = logits.rank;
-  const channelsFirst = o.layout === "channels-first";
-  const x = channelsFirst ? tf.transpose(logits, [0, ...range(2, rank), 1]) : logits;
+  const x = toChannelsLast(logits, o);
   const logp = tf.logSoftmax(x);
-  const g = o.toOnehotY
-    ? tf.cast(
-        tf.oneHot(tf.cast(tf.reshape(toLastIfChannel(labels, channelsFirst, rank), x.shape.slice(0, -1)), "int32"), C),
-        "float32",
-      )
-    : tf.cast(channelsFirst ? tf.transpose(labels, [0, ...range(2, rank), 1]) : labels, "float32");
+  const g = targets(labels, o, x.shape);
   const w =
     o.weight === undefined
       ? tf.ones([C])
