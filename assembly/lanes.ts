@@ -1,7 +1,7 @@
 // Lane-generic arithmetic. Every kernel is written once over a lane type V:
 // v128 (four f32 lanes) in the SIMD build, f32 (one lane) in the scalar build
 // and in the scalar tail of the SIMD build. `isVector<V>()` is a compile-time
-// constant, so each helper folds to a single instruction.
+// constant, so each helper folds to a single instruction (or a few).
 
 // @ts-ignore: decorator
 @inline export function width<V>(): i32 {
@@ -65,43 +65,6 @@
   return Mathf.abs(a);
 }
 
-// @ts-ignore: decorator
-@inline export function roundEven<V>(a: V): V {
-  if (isVector<V>()) return f32x4.nearest(a);
-  // @ts-ignore: V is f32 here
-  return nearest<f32>(a);
-}
-
-/** 1.0 in the lanes where a < b, else 0.0. */
-// @ts-ignore: decorator
-@inline export function lt1<V>(a: V, b: V): V {
-  if (isVector<V>()) return v128.and(f32x4.lt(a, b), f32x4.splat(1));
-  // @ts-ignore: V is f32 here
-  return select<f32>(1, 0, a < b);
-}
-
-/** 1.0 in the lanes where a != b (true for NaN), else 0.0. */
-// @ts-ignore: decorator
-@inline export function ne1<V>(a: V, b: V): V {
-  if (isVector<V>()) return v128.and(f32x4.ne(a, b), f32x4.splat(1));
-  // @ts-ignore: V is f32 here
-  return select<f32>(1, 0, a != b);
-}
-
-/** 1.0 in the lanes holding NaN or ±Infinity (x − x is NaN exactly there). */
-// @ts-ignore: decorator
-@inline export function nonFinite<V>(x: V): V {
-  return ne1<V>(sub<V>(x, x), splat<V>(0));
-}
-
-/** `ifTrue` in the lanes where a < b, else `ifFalse`. */
-// @ts-ignore: decorator
-@inline export function selectLt<V>(a: V, b: V, ifTrue: V, ifFalse: V): V {
-  if (isVector<V>()) return v128.bitselect(ifTrue, ifFalse, f32x4.lt(a, b));
-  // @ts-ignore: V is f32 here
-  return select<f32>(ifTrue, ifFalse, a < b);
-}
-
 /** Sum of the lanes, in float64. */
 // @ts-ignore: decorator
 @inline export function hsum<V>(a: V): f64 {
@@ -129,55 +92,26 @@
   return <f64>(a as f32);
 }
 
-/** W consecutive f32 at `ptr` (bytes). */
+/** One float at `ptr` in every lane (a kernel coefficient). */
 // @ts-ignore: decorator
-@inline export function loadF<V>(ptr: usize): V {
+@inline export function loadSplat<V>(ptr: usize): V {
+  if (isVector<V>()) return v128.load32_splat(ptr);
   return load<V>(ptr);
 }
 
-/** W f32 with a stride of `stride` elements, starting at `ptr` (bytes). */
+// Masks. In the SIMD build a mask lane is all ones or all zeros (so that
+// selecting is one bitwise op); in the scalar build it is 1.0 or 0.0 (so that
+// selecting is one exact multiply). Use them only through the helpers below.
+
+/** The mask of a > b. */
 // @ts-ignore: decorator
-@inline export function gatherF<V>(ptr: usize, stride: usize): V {
-  if (isVector<V>()) {
-    let v = v128.load32_zero(ptr);
-    v = v128.load32_lane(ptr + (stride << 2), v, 1);
-    v = v128.load32_lane(ptr + (stride << 3), v, 2);
-    return v128.load32_lane(ptr + stride * 12, v, 3);
-  }
-  return load<V>(ptr);
+@inline export function gtMask<V>(a: V, b: V): V {
+  if (isVector<V>()) return f32x4.gt(a, b);
+  // @ts-ignore: V is f32 here
+  return select<f32>(1, 0, a > b) as V;
 }
 
-/** W values of one class of W consecutive voxels, `vs` floats apart. */
-// @ts-ignore: decorator
-@inline export function loadVoxels<V>(ptr: usize, vs: usize, contiguous: bool): V {
-  return contiguous ? load<V>(ptr) : gatherF<V>(ptr, vs);
-}
-
-/** Stores W values of one class of W consecutive voxels, `vs` floats apart. */
-// @ts-ignore: decorator
-@inline export function storeVoxels<V>(ptr: usize, vs: usize, v: V, contiguous: bool): void {
-  if (contiguous) store<V>(ptr, v);
-  else scatterF<V>(ptr, vs, v);
-}
-
-/** Stores W f32 with a stride of `stride` elements, starting at `ptr` (bytes). */
-// @ts-ignore: decorator
-@inline export function scatterF<V>(ptr: usize, stride: usize, v: V): void {
-  if (isVector<V>()) {
-    v128.store32_lane(ptr, v, 0);
-    v128.store32_lane(ptr + (stride << 2), v, 1);
-    v128.store32_lane(ptr + (stride << 3), v, 2);
-    v128.store32_lane(ptr + stride * 12, v, 3);
-  } else {
-    store<V>(ptr, v);
-  }
-}
-
-/**
- * Label masks. In the SIMD build a mask lane is all ones or all zeros (so that
- * selecting is one bitwise op); in the scalar build it is 1.0 or 0.0 (so that
- * selecting is one exact multiply). Use them only through keep, drop and one.
- */
+/** The mask of the lanes whose label at `ptr` (W labels of type T) equals `cls`. */
 // @ts-ignore: decorator
 @inline export function labelMask<V, T>(ptr: usize, cls: i32): V {
   if (isVector<V>()) {
@@ -193,32 +127,32 @@
 }
 
 /**
- * SIMD only: the mask of one f32x4 of a channels-last volume with C = 4 (one
- * voxel, classes 0–3 in the lanes) or C = 2 (two voxels, classes 0 1 0 1),
- * against the labels at `ptr`.
+ * W labels of type T at `ptr` as i32 lanes (SIMD) or one float (scalar), for
+ * comparing with several classes; a float label that is not a whole number
+ * becomes −1, which matches no class.
  */
 // @ts-ignore: decorator
-@inline export function interleavedMask<T>(ptr: usize, numClasses: i32): v128 {
-  if (numClasses == 4) {
-    // one label against 0 1 2 3, compared at the label's own width: every
-    // byte (or half) of lane c holds c, so a lane is all ones exactly on a match
-    if (isFloat<T>()) return f32x4.eq(v128.load32_splat(ptr), f32x4(0, 1, 2, 3));
-    if (sizeof<T>() == 1) return i8x16.eq(v128.load8_splat(ptr), i8x16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
-    if (sizeof<T>() == 2) return i16x8.eq(v128.load16_splat(ptr), i16x8(0, 0, 1, 1, 2, 2, 3, 3));
-    return i32x4.eq(v128.load32_splat(ptr), i32x4(0, 1, 2, 3));
+@inline export function labelsAt<V, T>(ptr: usize): V {
+  if (isVector<V>()) {
+    if (isFloat<T>()) {
+      const l = v128.load(ptr);
+      const whole = f32x4.eq(l, f32x4.floor(l));
+      return v128.bitselect(i32x4.trunc_sat_f32x4_s(l), i32x4.splat(-1), whole);
+    }
+    if (sizeof<T>() == 1) return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(ptr)));
+    if (sizeof<T>() == 2) return i32x4.extend_low_i16x8_u(v128.load64_zero(ptr));
+    return v128.load(ptr);
   }
-  const pair = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(labelAt<T>(ptr, 0)), 2, labelAt<T>(ptr, 1)), 3, labelAt<T>(ptr, 1));
-  return i32x4.eq(pair, i32x4(0, 1, 0, 1));
+  if (isFloat<T>()) return load<f32>(ptr) as V;
+  return <f32>load<T>(ptr) as V;
 }
 
-/** Label k at `ptr` as i32 (a float label that is not whole becomes a non-class). */
+/** The mask of the lanes of `labels` (from labelsAt) equal to `cls`. */
 // @ts-ignore: decorator
-@inline function labelAt<T>(ptr: usize, k: i32): i32 {
-  if (isFloat<T>()) {
-    const l = load<f32>(ptr + (<usize>k << 2));
-    return l == Mathf.floor(l) && l >= 0 && l < 2147483648 ? <i32>l : -1;
-  }
-  return <i32>load<T>(ptr + <usize>k * sizeof<T>());
+@inline export function classMask<V>(labels: V, cls: i32): V {
+  if (isVector<V>()) return i32x4.eq(labels, i32x4.splat(cls));
+  // @ts-ignore: V is f32 here
+  return select<f32>(1, 0, labels == <f32>cls) as V;
 }
 
 /** Adds 1 to the count lanes where the mask is set (integer lanes in SIMD: a set mask lane is −1). */
@@ -257,9 +191,25 @@
   return x * (1 - m);
 }
 
+/** a where the mask is set, else b. */
+// @ts-ignore: decorator
+@inline export function choose<V>(m: V, a: V, b: V): V {
+  if (isVector<V>()) return v128.bitselect(a, b, m);
+  // @ts-ignore: V is f32 here
+  return select<f32>(a, b, m != 0);
+}
+
 /** 1.0 where the mask is set, else 0.0. */
 // @ts-ignore: decorator
 @inline export function one<V>(m: V): V {
   if (isVector<V>()) return v128.and(m, f32x4.splat(1));
   return m;
+}
+
+/** 1.0 in the lanes where a < b, else 0.0. */
+// @ts-ignore: decorator
+@inline export function lt1<V>(a: V, b: V): V {
+  if (isVector<V>()) return v128.and(f32x4.lt(a, b), f32x4.splat(1));
+  // @ts-ignore: V is f32 here
+  return select<f32>(1, 0, a < b);
 }

@@ -1,109 +1,103 @@
-// exp and sigmoid on lanes, accurate to about one float32 ulp.
-import { abs, add, div, mul, pmax, roundEven, selectLt, splat, sub } from "./lanes";
+// exp and ln on lanes, accurate to about one float32 ulp (checked in ulps
+// against float64 in test/math.test.ts). No fused multiply-add: WebAssembly
+// SIMD has none outside relaxed SIMD.
+import { add, div, mul, pmax, splat, sub } from "./lanes";
 
 const LOG2E: f32 = 1.44269504;
-// Cody–Waite split of ln 2: LN2_HI has few bits, so n·LN2_HI is exact for |n| ≤ 126.
+// Cody–Waite split of ln 2: LN2_HI has 9 significant bits, so n·LN2_HI is
+// exact for |n| ≤ 126 and x − n·LN2_HI loses nothing.
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
+// 1.5·2^23 + 127. Adding it rounds x·log2e to the nearest integer n (ties to
+// even) and leaves n + 127 in the low mantissa bits, so that one shift builds
+// 2^n: cheaper than nearest + truncation (V8's saturating truncation is five
+// instructions).
+const SHIFTER: f32 = 12583039.0;
 // Below this e^x is subnormal in float32; arguments are clamped here, so the
-// smallest result is 2^-126 ≈ 1.2e-38 instead of a subnormal or 0: nothing a
-// probability, a sum or a gradient in float32 can tell apart.
-const EXP_MIN: f32 = -87.33654;
+// smallest result is 2^-126 ≈ 1.2e-38 instead of a subnormal or garbage bits.
+export const EXP_MIN: f32 = -87.33654;
+
+// e^r = 1 + r + r²(C2 + r(C3 + r(C4 + r(C5 + r·C6)))) on |r| ≤ ln2/2: the
+// minimax polynomial of degree 6 for error in ulps (fitted by linear
+// programming, bench/exp-fit.py); its own error is 0.04 ulp, so rounding
+// dominates. Degree 5 is 1.35 ulp before rounding: not ~1 ulp.
+const C2: f32 = 0.49999991059303284;
+const C3: f32 = 0.1666651964187622;
+const C4: f32 = 0.0416690856218338;
+const C5: f32 = 0.008368846960365772;
+const C6: f32 = 0.0013780406443402171;
 
 /**
- * e^x for x ≤ 0 (larger x are not used: softmax subtracts the maximum, sigmoid
- * uses e^-|x|). x = n·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial
- * to degree 7 (truncation < 6e-9 relative), 2^n built in the exponent bits.
- * Error about 1 ulp; NaN stays NaN.
+ * e^x for x ≤ 0 (softmax subtracts the maximum, sigmoid takes e^-|x|):
+ * x = n·ln2 + r, e^r by the polynomial above, 2^n built in the exponent bits.
+ * e^0 is exactly 1. NaN stays NaN; x < -87.34 gives 2^-126.
  */
 // @ts-ignore: decorator
 @inline export function expNonPositive<V>(x: V): V {
   const xc = pmax<V>(x, splat<V>(EXP_MIN)); // keeps NaN
-  const n = roundEven<V>(mul<V>(xc, splat<V>(LOG2E)));
+  const j = add<V>(mul<V>(xc, splat<V>(LOG2E)), splat<V>(SHIFTER));
+  const n = sub<V>(j, splat<V>(SHIFTER));
   const r = sub<V>(sub<V>(xc, mul<V>(n, splat<V>(LN2_HI))), mul<V>(n, splat<V>(LN2_LO)));
-  let q = splat<V>(1.0 / 5040.0);
-  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 720.0));
-  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 120.0));
-  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 24.0));
-  q = add<V>(mul<V>(q, r), splat<V>(1.0 / 6.0));
-  q = add<V>(mul<V>(q, r), splat<V>(0.5));
-  q = add<V>(mul<V>(q, r), splat<V>(1.0));
-  q = add<V>(mul<V>(q, r), splat<V>(1.0));
-  return mul<V>(q, pow2<V>(n));
+  let q = splat<V>(C6);
+  q = add<V>(mul<V>(q, r), splat<V>(C5));
+  q = add<V>(mul<V>(q, r), splat<V>(C4));
+  q = add<V>(mul<V>(q, r), splat<V>(C3));
+  q = add<V>(mul<V>(q, r), splat<V>(C2));
+  q = add<V>(mul<V>(q, r), splat<V>(1));
+  q = add<V>(mul<V>(q, r), splat<V>(1));
+  return mul<V>(q, pow2Shifted<V>(j));
 }
 
-/** 2^n for whole n in [-126, 127], by writing the exponent field. */
+/** 2^n from j = n + SHIFTER: the low bits of j, moved into the exponent field. */
 // @ts-ignore: decorator
-@inline function pow2<V>(n: V): V {
+@inline function pow2Shifted<V>(j: V): V {
   if (isVector<V>()) {
-    return i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+    // @ts-ignore: V is v128 here
+    return <V>i32x4.shl(<v128>j, 23);
   }
   // @ts-ignore: V is f32 here
-  return reinterpret<f32>((<i32>n + 127) << 23) as V;
+  return reinterpret<f32>(reinterpret<i32>(<f32>j) << 23) as V;
 }
 
-// Sigmoid from e = e^-|x| and q = 1/(1 + e), so that nothing overflows:
-// σ(x) = q for x ≥ 0, e·q for x < 0, and σ'(x) = e·q², which keeps its digits
-// where p·(1 − p) has none (p rounds to 1).
-
-/** e^-|x| */
+/** −|x|, by setting the sign bit. */
 // @ts-ignore: decorator
-@inline export function expNegAbs<V>(x: V): V {
-  return expNonPositive<V>(sub<V>(splat<V>(0), abs<V>(x)));
-}
-
-/** 1 / (1 + e) */
-// @ts-ignore: decorator
-@inline export function reciprocalOnePlus<V>(e: V): V {
-  return div<V>(splat<V>(1), add<V>(splat<V>(1), e));
-}
-
-/** σ(x) from e = e^-|x| and q = 1/(1 + e). */
-// @ts-ignore: decorator
-@inline export function sigmoidOf<V>(x: V, e: V, q: V): V {
-  return selectLt<V>(x, splat<V>(0), mul<V>(e, q), q);
-}
-
-/** 1 / (1 + e^-x) */
-// @ts-ignore: decorator
-@inline export function sigmoid<V>(x: V): V {
-  const e = expNegAbs<V>(x);
-  return sigmoidOf<V>(x, e, reciprocalOnePlus<V>(e));
+@inline export function negAbs<V>(x: V): V {
+  if (isVector<V>()) {
+    // @ts-ignore: V is v128 here
+    return <V>v128.or(<v128>x, f32x4.splat(-0.0));
+  }
+  // @ts-ignore: V is f32 here
+  return -Mathf.abs(<f32>x) as V;
 }
 
 const SQRT2: f32 = 1.41421356;
 const LN2: f32 = 0.693147181;
-// The smallest normal float32, 2^-126: probabilities are clamped here before a
-// log, so −log p is at most 87.34 instead of +∞ (see crossEntropy in stats.ts).
-export const P_MIN: f32 = 1.17549435e-38;
 
 /**
- * −ln p for p in [2^-126, 1]: p = 2^e·m with m in [√½, √2), and
+ * ln u for normal u > 0: u = 2^e·m with m in [√½, √2), and
  * ln m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, by its odd series to s⁹
- * (truncation < 3e-9 relative). Error about 1 ulp. Not inlined: it is only
- * used with the cross-entropy, and inlining it into every unrolled stats loop
- * made the build ten times slower for no measurable gain.
+ * (truncation < 3e-9 relative). Error about 1 ulp away from u = 1.
  */
-export function negLog<V>(p: V): V {
+// @ts-ignore: decorator
+@inline export function ln<V>(u: V): V {
   let e: V;
   let m: V;
   if (isVector<V>()) {
     // @ts-ignore: V is v128 here
-    const bits = <v128>p;
-    // @ts-ignore: V is v128 here
-    m = <V>v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
-    // @ts-ignore: V is v128 here
-    e = <V>f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127)));
+    const bits = <v128>u;
+    let mv = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
+    let ev = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127)));
     // m ≥ √2: halve it, count one more in the exponent
+    const big = f32x4.ge(mv, f32x4.splat(SQRT2));
+    mv = v128.bitselect(f32x4.mul(mv, f32x4.splat(0.5)), mv, big);
+    ev = f32x4.add(ev, v128.and(big, f32x4.splat(1)));
     // @ts-ignore: V is v128 here
-    const big = f32x4.ge(<v128>m, f32x4.splat(SQRT2));
+    m = <V>mv;
     // @ts-ignore: V is v128 here
-    m = <V>v128.bitselect(f32x4.mul(<v128>m, f32x4.splat(0.5)), <v128>m, big);
-    // @ts-ignore: V is v128 here
-    e = <V>f32x4.add(<v128>e, v128.and(big, f32x4.splat(1)));
+    e = <V>ev;
   } else {
     // @ts-ignore: V is f32 here
-    const bits = reinterpret<i32>(<f32>p);
+    const bits = reinterpret<i32>(<f32>u);
     let mf = reinterpret<f32>((bits & 0x007fffff) | 0x3f800000);
     let ef = <f32>((bits >>> 23) - 127);
     if (mf >= SQRT2) {
@@ -122,6 +116,15 @@ export function negLog<V>(p: V): V {
   q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 5.0));
   q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 3.0));
   q = add<V>(mul<V>(q, s2), splat<V>(1.0));
-  const lnm = mul<V>(mul<V>(splat<V>(2), s), q);
-  return sub<V>(splat<V>(0), add<V>(mul<V>(e, splat<V>(LN2)), lnm));
+  return add<V>(mul<V>(e, splat<V>(LN2)), mul<V>(mul<V>(splat<V>(2), s), q));
+}
+
+/**
+ * ln(1 + y) for y ≥ 0, keeping its digits when y is tiny: with w = 1 + y
+ * rounded, ln w − ((w − 1) − y)/w corrects for the rounding of w.
+ */
+// @ts-ignore: decorator
+@inline export function ln1p<V>(y: V): V {
+  const w = add<V>(splat<V>(1), y);
+  return sub<V>(ln<V>(w), div<V>(sub<V>(sub<V>(w, splat<V>(1)), y), w));
 }

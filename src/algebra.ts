@@ -1,8 +1,9 @@
 // The losses as functions of the statistics, in float64, and their partial
 // derivatives. Numerators are sums of non-negative terms: no `1 − dice`, so a
 // loss near 0 keeps all its digits and a valid input never gives a negative loss.
+
+import { COEF_A, COEF_B, COEF_H, COEF_K, COEFS } from "./kernel-codes.js";
 import type { RawStats } from "./passes.js";
-import { COEFS } from "./workspace.js";
 
 /** Statistics of the classes kept, summed over the batch when `batch`: [rows][C]. */
 export interface Reduced {
@@ -187,12 +188,12 @@ export function kernelCoefficients(
       const [tp, fp, fn, se] = [s * d.dtp[i]!, s * d.dfp[i]!, s * d.dfn[i]!, s * d.dse[i]!];
       const o = (b * C + c) * COEFS;
       if (soft) {
-        coef[o] = (fp + tp - fn) / 2;
-        coef[o + 3] = (fp - (tp - fn)) / 2;
+        coef[o + COEF_A] = (fp + tp - fn) / 2;
+        coef[o + COEF_H] = (fp - (tp - fn)) / 2;
       } else {
-        coef[o] = fp;
-        coef[o + 1] = tp - fp - fn;
-        coef[o + 2] = 2 * se;
+        coef[o + COEF_A] = fp;
+        coef[o + COEF_B] = tp - fp - fn;
+        coef[o + COEF_K] = 2 * se;
       }
     });
   }

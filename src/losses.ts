@@ -11,8 +11,8 @@ import {
 } from "./algebra.js";
 import { type CrossEntropy, crossEntropy } from "./cross-entropy.js";
 import { DiceWasmError } from "./errors.js";
+import { ACT_SOFTMAX, COEF_U, COEFS, MODE_SOFT } from "./kernel-codes.js";
 import {
-  ACT_SOFTMAX,
   checkKeys,
   type DiceCEOptions,
   type DiceOptions,
@@ -20,7 +20,6 @@ import {
   type GeneralizedDiceOptions,
   KNOWN_KEYS,
   type LossOptions,
-  MODE_SOFT,
   oneOf,
   type Prediction,
   type Problem,
@@ -29,11 +28,10 @@ import {
   sourceOf,
   type Target,
   type TverskyOptions,
-  WITH_CE,
 } from "./options.js";
 import { computeGradient, type RawStats } from "./passes.js";
 import { measure } from "./stats.js";
-import { COEFS } from "./workspace.js";
+import { WasmVolume } from "./volume.js";
 
 /** What every loss returns. */
 export interface LossResult<L extends number | Float64Array = number | Float64Array> {
@@ -193,7 +191,8 @@ function reduce(plan: Plan, { items, crossEntropy }: Evaluated): number | Float6
 /**
  * Pass 2 for upstream gradient `upstream` of the reduced loss (a number, or one
  * per item for 'none'): the chain rule through the reduction and class weights
- * gives the scale of each item's partials, then the kernel coefficients.
+ * gives the scale of each item's partials, then the kernel coefficients; the
+ * kernel turns what pass 1 left in `keep` into the gradient in `out`.
  */
 function backward(
   plan: Plan,
@@ -201,6 +200,7 @@ function backward(
   reduced: Reduced,
   evaluated: Evaluated,
   upstream: number | Float64Array,
+  keep: Source<Float32Array>,
   out: Source<Float32Array>,
 ): void {
   const { items, partials, classWeight, crossEntropy } = evaluated;
@@ -212,63 +212,78 @@ function backward(
     const dy = typeof upstream === "number" ? upstream : upstream[item]!;
     scale[i] = dy * perItem * classWeight(i % reduced.C);
   }
-  const soft = (problem.mode & ~WITH_CE) === MODE_SOFT;
-  const coef = kernelCoefficients(reduced, partials, scale, problem.B, problem.C, soft);
+  const coef = kernelCoefficients(reduced, partials, scale, problem.B, problem.C, problem.mode === MODE_SOFT);
   if (crossEntropy) {
     // 'mean'/'sum' only, so the upstream gradient is one number
     const dy = (upstream as number) * crossEntropy.lambdaCe;
     crossEntropy.u.forEach((u, i) => {
-      coef[i * COEFS + 4] = dy * u;
+      coef[i * COEFS + COEF_U] = dy * u;
     });
   }
-  computeGradient(problem, coef, out);
+  computeGradient(problem, coef, keep, out);
 }
 
-/** @internal Pass 1 and the loss, keeping the statistics for a later backward(): the tfjs kernels' forward. */
+/**
+ * @internal Pass 1 and the loss, keeping the statistics for a later backward():
+ * the tfjs kernels' forward. With `keep` (an array of the prediction's size),
+ * the activation is left there for lossBackward.
+ */
 export function lossForward(
   kind: LossKind,
   input: Prediction,
   target: Target,
   options: AnyLossOptions,
+  keep?: Float32Array,
 ): { loss: number | Float64Array; raw: RawStats; warnings: string[] } {
   const plan = planOf(kind, options);
-  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy });
+  const keepSource = keep ? (sourceOf(keep) as Source<Float32Array>) : undefined;
+  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy }, keepSource);
   const { evaluated } = evaluate(plan, problem, raw);
   return { loss: reduce(plan, evaluated), raw, warnings: problem.warnings };
 }
 
-/** @internal Pass 2 from statistics lossForward() kept: the tfjs gradient kernel. */
+/** @internal Pass 2 from what lossForward() kept (statistics and activation): the tfjs gradient kernel. */
 export function lossBackward(
   kind: LossKind,
   input: Prediction,
   target: Target,
   options: AnyLossOptions,
   raw: RawStats,
+  keep: Float32Array,
   upstream: number | Float64Array,
   grad: Float32Array,
 ): void {
   const plan = planOf(kind, options);
   const problem = resolveProblem(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy });
   const { reduced, evaluated } = evaluate(plan, problem, raw);
-  backward(plan, problem, reduced, evaluated, upstream, sourceOf(grad) as Source<Float32Array>);
+  const keepSource = sourceOf(keep) as Source<Float32Array>;
+  backward(plan, problem, reduced, evaluated, upstream, keepSource, sourceOf(grad) as Source<Float32Array>);
 }
 
 function run(kind: LossKind, input: Prediction, target: Target, options: AnyLossOptions): LossResult {
   const plan = planOf(kind, options);
-  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy });
+  const out = gradTarget(plan.fn, options.grad, input, target);
+  // pass 1 leaves the activation where the gradient goes; pass 2 turns it into the gradient there
+  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy }, out);
   const { reduced, evaluated } = evaluate(plan, problem, raw);
   const result: LossResult = { loss: reduce(plan, evaluated), warnings: problem.warnings };
-  const out = gradTarget(plan.fn, options.grad, problem.input.array.length);
   if (out) {
-    backward(plan, problem, reduced, evaluated, 1, out);
+    backward(plan, problem, reduced, evaluated, 1, out, out);
     result.grad = out.array;
   }
   return result;
 }
 
 /** Where to write the gradient: the caller's array or volume, or a fresh array. */
-function gradTarget(fn: string, grad: LossOptions["grad"], length: number): Source<Float32Array> | undefined {
+function gradTarget(
+  fn: string,
+  grad: LossOptions["grad"],
+  input: Prediction,
+  target: Target,
+): Source<Float32Array> | undefined {
   if (!grad) return undefined;
+  const length = (input instanceof WasmVolume ? input.array : input)?.length;
+  if (!Number.isSafeInteger(length)) return undefined; // resolveProblem names the bad prediction
   if (grad === true) return { array: new Float32Array(length), ptr: undefined };
   const source = sourceOf(grad);
   if (!(source?.array instanceof Float32Array) || source.array.length !== length) {
@@ -277,7 +292,24 @@ function gradTarget(fn: string, grad: LossOptions["grad"], length: number): Sour
       `${fn}: grad must be true, or a Float32Array (or float32 volume) of the prediction's ${length} elements.`,
     );
   }
+  for (const [name, other] of [
+    ["prediction", input],
+    ["target", target],
+  ] as const) {
+    if (overlaps(source.array, other instanceof WasmVolume ? other.array : other)) {
+      throw new DiceWasmError(
+        "INVALID_OPTION",
+        `${fn}: grad shares memory with the ${name}; pass a separate array (the gradient is written while the ${name} is read).`,
+      );
+    }
+  }
   return source as Source<Float32Array>;
+}
+
+/** True when two typed arrays view overlapping bytes of one buffer. */
+function overlaps(a: ArrayBufferView, b: unknown): boolean {
+  if (!ArrayBuffer.isView(b) || a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 function classWeights(fn: string, weight: DiceOptions["weight"], C: number): Float64Array | undefined {

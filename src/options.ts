@@ -1,6 +1,7 @@
 // Option types, their defaults (MONAI's), and the checks that turn bad input
 // into a DiceWasmError before any kernel runs.
 import { DiceWasmError } from "./errors.js";
+import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, MODE_HARD, MODE_SOFT, MODE_SQUARED } from "./kernel-codes.js";
 import { reserveWorkspace, runtime } from "./runtime.js";
 import { WasmVolume } from "./volume.js";
 import { workspaceLayout } from "./workspace.js";
@@ -83,16 +84,6 @@ export interface Source<A extends KernelArray = KernelArray> {
 
 export type LabelDtype = "uint8" | "uint16" | "int32" | "float32";
 
-// mirror assembly/probabilities.ts and assembly/stats.ts
-export const ACT_NONE = 0;
-export const ACT_SIGMOID = 1;
-export const ACT_SOFTMAX = 2;
-export const MODE_HARD = 0;
-export const MODE_SOFT = 1;
-export const MODE_SQUARED = 2;
-/** Added to MODE_HARD or MODE_SOFT: pass 1 also sums the cross-entropy. */
-export const WITH_CE = 4;
-
 /** The arrays and their geometry, checked. */
 export interface Problem {
   readonly B: number;
@@ -100,8 +91,12 @@ export interface Problem {
   /** voxels per batch item */
   readonly S: number;
   readonly layout: Layout;
+  /** ACT_NONE, ACT_SIGMOID or ACT_SOFTMAX */
   readonly act: number;
+  /** MODE_HARD, MODE_SOFT or MODE_SQUARED: which terms the statistics sum */
   readonly mode: number;
+  /** pass 1 also sums the cross-entropy (diceCELoss) */
+  readonly crossEntropy: boolean;
   readonly input: Source<Float32Array>;
   readonly target:
     | { readonly kind: "mask"; readonly source: Source<Float32Array> }
@@ -261,8 +256,8 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
     warnings.push("single channel prediction, `softmax: true` ignored.");
     act = ACT_NONE;
   }
-  const terms = options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD;
-  const mode = options.crossEntropy ? terms + WITH_CE : terms;
+  const mode = options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD;
+  const crossEntropy = Boolean(options.crossEntropy);
 
   const targetSource = sourceOf(target);
   const dtype = targetSource && dtypeOf(targetSource.array);
@@ -290,6 +285,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
       layout,
       act,
       mode,
+      crossEntropy,
       input: inputSource,
       target: { kind: "label", dtype, source: targetSource },
       warnings,
@@ -320,6 +316,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
     layout,
     act,
     mode,
+    crossEntropy,
     input: inputSource,
     target: { kind: "mask", source: mask },
     warnings,

@@ -2,25 +2,30 @@
 // memory: arrays already in wasm memory are read (and written) where they lie,
 // other arrays are copied in chunks of whole voxels. Memory use is bounded by
 // the chunk size, whatever the volume size.
-import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, type LabelDtype, type Problem, type Source } from "./options.js";
+//
+// Pass 1 activates each chunk (assembly/activate.ts) and sums its statistics
+// (assembly/stats.ts). When a gradient will follow, the activation is written
+// where the gradient goes — the "keep" array, in the kernels' planar groups —
+// and pass 2 (assembly/gradient.ts) turns it into the gradient there: no exp
+// twice, and no second volume alive between the passes.
 import {
-  type BackwardKernel,
-  type InterleavedBackwardKernel,
-  type Kernels,
-  reserveWorkspace,
-  runtime,
-  type StatsKernel,
-} from "./runtime.js";
-import { COEFS, STATS, workspaceLayout } from "./workspace.js";
-
-/** How a Stream hands chunks to the kernels. */
-type Shape =
-  /** probabilities and mask targets as class planes (activating and deinterleaving as needed) */
-  | "planes"
-  /** channels-last data as it lies, probabilities in the same layout (see readsInterleaved) */
-  | "interleaved"
-  /** the input and targets as they lie: the backward kernels do their own activation */
-  | "raw";
+  ACT_SIGMOID,
+  ACT_SOFTMAX,
+  COEFS,
+  COMP_ELEMENTS,
+  COMP_NONE,
+  COMP_OUTSIDE_LABEL,
+  LABEL_F32,
+  LABEL_I32,
+  LABEL_LANES,
+  LABEL_U8,
+  LABEL_U16,
+  STATS,
+  TARGET_MASK,
+} from "./kernel-codes.js";
+import type { LabelDtype, Problem, Source } from "./options.js";
+import { type Kernels, reserveWorkspace, runtime } from "./runtime.js";
+import { type BufferName, type WorkspaceLayout, workspaceLayout } from "./workspace.js";
 
 /** Per (batch item, class) sums, float64, row-major [B][C]. */
 export interface RawStats {
@@ -32,132 +37,96 @@ export interface RawStats {
   count: Float64Array;
   /** Σ g·(−ln p), when the problem asks for the cross-entropy, else all 0 */
   ce: Float64Array;
-  /** non-finite values the activation kernel saw in the prediction */
+  /** 1 when the kernels saw a non-finite value in the prediction (or a mask), else 0 */
   nonFinite: number;
 }
 
-const SUFFIX = { uint8: "U8", uint16: "U16", int32: "I32", float32: "F32" } as const;
+const LABEL_KIND: Record<LabelDtype, number> = {
+  uint8: LABEL_U8,
+  uint16: LABEL_U16,
+  int32: LABEL_I32,
+  float32: LABEL_F32,
+};
 
-/** The kernels specialised for one label type. */
-function labelKernels(k: Kernels, dtype: LabelDtype) {
-  const s = SUFFIX[dtype];
-  return {
-    stats: k[`statsLabel${s}`] as StatsKernel,
-    interleaved: k[`statsInterleaved${s}`] as StatsKernel,
-    backward: k[`backwardLabel${s}`] as BackwardKernel,
-    backwardInterleaved: k[`backwardInterleaved${s}`] as InterleavedBackwardKernel,
-  };
-}
-
-/**
- * Channels-last data with 2 or 4 classes is read as it lies: an f32x4 then holds
- * whole voxels, lane j class j mod C, so no class planes need to be made and
- * softmax is a few shuffles (SIMD build only: the scalar build has one lane).
- */
-function readsInterleaved(problem: Problem, lanes: number): boolean {
-  const { C, layout } = problem;
-  return lanes === 4 && layout === "channels-last" && (C === 2 || C === 4);
-}
-
-/** A chunk of voxels [v0, v0 + nv) of batch item b, located in wasm memory. */
-interface Chunk {
-  b: number;
-  v0: number;
-  nv: number;
-  /** prediction: pointer, voxel stride, class stride (floats) */
-  x: number;
-  vs: number;
-  cs: number;
-  /** probabilities as class planes: pointer, plane stride */
-  p: number;
+/** Where a chunk of an array lies in wasm memory: byte pointer, and plane stride in floats (channels-first). */
+interface Placed {
+  ptr: number;
   ps: number;
-  /** target: class planes (mask) or labels */
-  t: number;
-  ts: number;
 }
 
 /** The chunk buffers of one call, laid out in the runtime's workspace. */
 class Stream {
   readonly kernels: Kernels;
+  readonly layout: WorkspaceLayout;
+  /** voxels per chunk */
   readonly V: number;
-  private readonly x: number;
-  private readonly t: number;
-  private readonly pbuf: number;
-  private readonly tp: number;
-  readonly dx: number;
-  readonly out: number;
-  readonly coef: number;
-  readonly tmp: number;
+  private readonly base: number;
   /** All of wasm memory; no allocation happens while a Stream lives, so this view stays attached. */
   readonly heapF32: Float32Array;
-  /** Element (voxel, class) at voxel·C + class in each batch item (channels-last, or a single class). */
-  private readonly channelsLast: boolean;
+  /** Channels-last with several classes: the kernels transpose between voxel-major and planar groups. */
+  readonly ilv: number;
   /** the target chunk buffer as the label map's type, made on first use */
   private labelBuffer: Uint8Array | Uint16Array | Int32Array | Float32Array | undefined;
-  nonFinite = 0;
 
-  constructor(
-    readonly problem: Problem,
-    readonly shape: Shape,
-  ) {
+  constructor(readonly problem: Problem) {
     const { kernels, lanes } = runtime();
     this.kernels = kernels;
-    const layout = workspaceLayout(problem.C, lanes);
-    const base = reserveWorkspace(layout.bytes);
-    this.V = layout.voxels;
-    [this.x, this.t, this.pbuf, this.tp, this.dx] = [0, 1, 2, 3, 4].map((i) => base + i * layout.buffer) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    this.out = base + layout.out;
-    this.coef = base + layout.coef;
-    this.tmp = base + layout.tmp;
+    this.layout = workspaceLayout(problem.C, lanes);
+    this.base = reserveWorkspace(this.layout.bytes);
+    this.V = this.layout.voxels;
     this.heapF32 = new Float32Array(runtime().heap.memory.buffer);
-    this.channelsLast = problem.layout === "channels-last" || problem.C === 1;
+    this.ilv = problem.layout === "channels-last" && problem.C > 1 ? 1 : 0;
+  }
+
+  buffer(name: BufferName): number {
+    return this.base + this.layout.buffers[name];
+  }
+
+  plane(name: keyof WorkspaceLayout["planes"]): number {
+    return this.base + this.layout.planes[name];
+  }
+
+  get out(): number {
+    return this.base + this.layout.out;
+  }
+
+  get coef(): number {
+    return this.base + this.layout.coef;
+  }
+
+  get tmp(): number {
+    return this.base + this.layout.tmp;
   }
 
   /** Index of element (voxel v0, class 0) of batch item b in an array of the prediction's shape. */
   private start(b: number, v0: number): number {
-    const { C, S } = this.problem;
-    return this.channelsLast ? (b * S + v0) * C : b * C * S + v0;
+    const { C, S, layout } = this.problem;
+    return layout === "channels-last" || C === 1 ? (b * S + v0) * C : b * C * S + v0;
   }
 
-  /**
-   * Where a chunk of an array of the prediction's shape lies in wasm memory:
-   * [pointer, voxel stride, class stride] in place, or in chunk buffer `buf`.
-   */
-  place(source: Source<Float32Array>, b: number, v0: number, buf: number): [number, number, number] {
-    const { C, S } = this.problem;
-    const vs = this.channelsLast ? C : 1;
-    if (source.ptr !== undefined) return [source.ptr + this.start(b, v0) * 4, vs, this.channelsLast ? 1 : S];
-    return [buf, vs, this.channelsLast ? 1 : this.V];
+  /** Where chunk (b, v0) of an array of the prediction's shape is: in place, or in chunk buffer `buf`. */
+  place(source: Source<Float32Array>, b: number, v0: number, buf: BufferName): Placed {
+    if (source.ptr !== undefined) return { ptr: source.ptr + this.start(b, v0) * 4, ps: this.problem.S };
+    return { ptr: this.buffer(buf), ps: this.V };
   }
 
-  /** Float data of one chunk in the prediction's layout: in place, or copied into `buf`. */
-  private locate(
-    source: Source<Float32Array>,
-    b: number,
-    v0: number,
-    nv: number,
-    buf: number,
-  ): [number, number, number] {
+  /** Float data of chunk (b, v0, nv) in the prediction's layout: in place, or copied into `buf`. */
+  locate(source: Source<Float32Array>, b: number, v0: number, nv: number, buf: BufferName): Placed {
     const placed = this.place(source, b, v0, buf);
-    if (source.ptr === undefined) this.copy(source.array, buf, b, v0, nv, true);
+    if (source.ptr === undefined) this.copy(source.array, placed.ptr, b, v0, nv, true);
     return placed;
   }
 
   /**
    * Copies chunk (b, v0, nv) between `array` (the prediction's shape) and the
-   * chunk buffer at `buf` (laid out as `place` says): into the buffer, or back out.
+   * chunk buffer at `buf` (same layout, planes V floats apart): in, or back out.
    */
   copy(array: Float32Array, buf: number, b: number, v0: number, nv: number, inward: boolean): void {
     const { C, S } = this.problem;
     const at = this.start(b, v0);
-    const runs = this.channelsLast ? 1 : C;
-    const length = this.channelsLast ? nv * C : nv;
+    const planar = this.ilv === 0 && C > 1;
+    const runs = planar ? C : 1;
+    const length = planar ? nv : nv * C;
     for (let c = 0; c < runs; c++) {
       const outside = at + c * S;
       const inside = (buf >> 2) + c * this.V;
@@ -166,75 +135,51 @@ class Stream {
     }
   }
 
-  /** Probabilities of an interleaved chunk into `pbuf`, in the same layout; returns non-finite inputs seen. */
-  private activateInterleaved(x: number, nv: number): number {
-    const { C, act } = this.problem;
-    const k = this.kernels;
-    if (act === ACT_SIGMOID) return k.activate(x, 1, 0, nv * C, 1, ACT_SIGMOID, this.pbuf, 0);
-    // whole f32x4s by shuffles; an odd last voxel (C = 2) by the general kernel, its classes 1 float apart
-    const whole = (nv * C) & ~3;
-    const rest = nv - whole / C;
-    return (
-      k.softmaxInterleaved(x, whole, C, this.pbuf) +
-      (rest ? k.activate(x + whole * 4, C, 1, rest, C, ACT_SOFTMAX, this.pbuf + whole * 4, 1) : 0)
-    );
+  /** The label map's chunk in wasm memory: in place, or copied into the target buffer. */
+  labels(b: number, v0: number, nv: number): number {
+    const { target, S } = this.problem;
+    if (target.kind !== "label") throw new Error("unreachable: labels of a mask target");
+    const { array, ptr } = target.source;
+    const start = b * S + v0;
+    if (ptr !== undefined) return ptr + start * array.BYTES_PER_ELEMENT;
+    const buf = this.buffer("target");
+    this.labelBuffer ??= new (array.constructor as Uint8ArrayConstructor)(this.heapF32.buffer, buf, this.V);
+    this.labelBuffer.set(array.subarray(start, start + nv));
+    return buf;
   }
 
-  /** Brings chunk (b, v0, nv) into wasm memory, in the Stream's shape. */
-  chunk(b: number, v0: number, nv: number): Chunk {
-    const { C, S, act, target } = this.problem;
-    const [x, vs, cs] = this.locate(this.problem.input, b, v0, nv, this.x);
-    let p = x;
-    let ps = cs;
-    if (this.shape === "planes" && (act !== ACT_NONE || vs !== 1)) {
-      this.nonFinite += this.kernels.activate(x, vs, cs, nv, C, act, this.pbuf, this.V);
-      p = this.pbuf;
-      ps = this.V;
-    } else if (this.shape === "interleaved" && act !== ACT_NONE) {
-      p = this.pbuf;
-      this.nonFinite += this.activateInterleaved(x, nv);
-    }
-    let t: number;
-    let ts = 0;
-    if (target.kind === "label") {
-      const { array, ptr } = target.source;
-      const bpe = array.BYTES_PER_ELEMENT;
-      const start = b * S + v0;
-      if (ptr !== undefined) t = ptr + start * bpe;
-      else {
-        this.labelBuffer ??= new (array.constructor as Uint8ArrayConstructor)(this.heapF32.buffer, this.t, this.V);
-        this.labelBuffer.set(array.subarray(start, start + nv));
-        t = this.t;
-      }
-    } else {
-      const [tx, tvs, tcs] = this.locate(target.source, b, v0, nv, this.t);
-      t = tx;
-      ts = tcs;
-      if (tvs !== 1 && this.shape === "planes") {
-        this.kernels.activate(tx, tvs, tcs, nv, C, ACT_NONE, this.tp, this.V);
-        t = this.tp;
-        ts = this.V;
-      }
-    }
-    return { b, v0, nv, x, vs, cs, p, ps, t, ts };
+  /** The mask's chunk in planar groups (transposed from channels-last when needed); returns it and a checksum. */
+  mask(b: number, v0: number, nv: number): Placed & { check: number } {
+    const { target, C } = this.problem;
+    if (target.kind !== "mask") throw new Error("unreachable: mask of a label target");
+    const raw = this.locate(target.source, b, v0, nv, "target");
+    if (!this.ilv) return { ...raw, check: 0 };
+    const dst = this.buffer("targetPlanar");
+    const check = this.kernels.planar(raw.ptr, 1, raw.ps, nv, C, dst, this.V, this.tmp);
+    return { ptr: dst, ps: this.V, check };
   }
 
-  *chunks(): Generator<Chunk> {
+  *chunks(): Generator<{ b: number; v0: number; nv: number }> {
     const { B, S } = this.problem;
     for (let b = 0; b < B; b++) {
-      for (let v0 = 0; v0 < S; v0 += this.V) yield this.chunk(b, v0, Math.min(this.V, S - v0));
+      for (let v0 = 0; v0 < S; v0 += this.V) yield { b, v0, nv: Math.min(this.V, S - v0) };
     }
   }
 }
 
-/** Pass 1: statistics per (batch item, class), for every class. */
-export function computeStats(problem: Problem): RawStats {
-  const { B, C, mode, target } = problem;
+/**
+ * Pass 1: statistics per (batch item, class), for every class. With `keep`
+ * (an array of the prediction's size: the gradient's), the activation is left
+ * there for pass 2.
+ */
+export function computeStats(problem: Problem, keep?: Source<Float32Array>): RawStats {
+  const { B, C, act, mode, crossEntropy, target } = problem;
   const { lanes } = runtime();
-  const interleaved = readsInterleaved(problem, lanes);
-  const stream = new Stream(problem, interleaved ? "interleaved" : "planes");
+  const stream = new Stream(problem);
   const k = stream.kernels;
-  const labels = target.kind === "label" ? labelKernels(k, target.dtype) : undefined;
+  const { V, ilv, tmp } = stream;
+  const isLabel = target.kind === "label";
+  const labelKind = isLabel ? LABEL_KIND[target.dtype] : TARGET_MASK;
   const stats: RawStats = {
     tp: new Float64Array(B * C),
     fp: new Float64Array(B * C),
@@ -253,62 +198,165 @@ export function computeStats(problem: Problem): RawStats {
     for (let c = 0; c < C; c++) {
       for (let s = 0; s < STATS; s++) {
         let total = 0;
-        if (interleaved) for (let j = c; j < lanes; j += C) total += out[s * lanes + j]!;
-        else for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
+        for (let j = 0; j < lanes; j++) total += out[c * block + s * lanes + j]!;
         fields[s]![b * C + c] = total;
       }
     }
     out.fill(0);
   };
+  let check = 0;
   let lastB = 0;
-  for (const ch of stream.chunks()) {
-    if (ch.b !== lastB) {
+  for (const { b, v0, nv } of stream.chunks()) {
+    if (b !== lastB) {
       flush(lastB);
-      lastB = ch.b;
+      lastB = b;
     }
-    if (interleaved) {
-      if (labels) labels.interleaved(ch.p, ch.t, ch.nv * C, C, mode, stream.out);
-      else k.statsMask(ch.p, ch.t, ch.nv * C, mode, stream.out);
-      continue;
+    const x = stream.locate(problem.input, b, v0, nv, "input");
+    const t = isLabel ? { ptr: stream.labels(b, v0, nv), ps: 0, check: 0 } : stream.mask(b, v0, nv);
+    check += t.check;
+    // where the activation goes: the keep array in place, or the keep buffer (copied out after)
+    const kept = keep ? stream.place(keep, b, v0, "keep") : { ptr: stream.buffer("keep"), ps: V };
+    let p: Placed = x;
+    let comp: Placed = { ptr: 0, ps: V };
+    let ckind: number = COMP_NONE;
+    let tkind = labelKind;
+    let tptr = t.ptr;
+    if (act === ACT_SOFTMAX) {
+      check += k.activate(
+        x.ptr,
+        ilv,
+        x.ps,
+        nv,
+        C,
+        ACT_SOFTMAX,
+        crossEntropy ? 1 : 0,
+        kept.ptr,
+        kept.ps,
+        0,
+        stream.buffer("complement"),
+        V,
+        stream.plane("outside"),
+        isLabel ? t.ptr : 0,
+        labelKind,
+        stream.plane("labels"),
+        stream.plane("nll"),
+        stream.buffer("shifted"),
+        tmp,
+      );
+      p = kept;
+      if (isLabel) {
+        // the labels as lanes, and the mass outside each voxel's label
+        tkind = LABEL_LANES;
+        tptr = stream.plane("labels");
+        ckind = COMP_OUTSIDE_LABEL;
+        comp = { ptr: stream.plane("outside"), ps: V };
+      } else {
+        ckind = COMP_ELEMENTS;
+        comp = { ptr: stream.buffer("complement"), ps: V };
+      }
+    } else if (act === ACT_SIGMOID || keep || ilv) {
+      const sigmoid = act === ACT_SIGMOID;
+      check += k.activate(
+        x.ptr,
+        ilv,
+        x.ps,
+        nv,
+        C,
+        act,
+        0,
+        kept.ptr,
+        kept.ps,
+        stream.buffer("probability"),
+        stream.buffer("complement"),
+        V,
+        0,
+        0,
+        labelKind,
+        0,
+        0,
+        0,
+        tmp,
+      );
+      p = sigmoid ? { ptr: stream.buffer("probability"), ps: V } : kept;
+      if (sigmoid) {
+        ckind = COMP_ELEMENTS;
+        comp = { ptr: stream.buffer("complement"), ps: V };
+      }
     }
-    for (let c = 0; c < C; c++) {
-      const p = ch.p + c * ch.ps * 4;
-      const dst = stream.out + c * block * 8;
-      if (labels) labels.stats(p, ch.t, ch.nv, c, mode, dst);
-      else k.statsMask(p, ch.t + c * ch.ts * 4, ch.nv, mode, dst);
-    }
+    k.stats(
+      p.ptr,
+      p.ps,
+      tptr,
+      t.ps,
+      comp.ptr,
+      comp.ps,
+      stream.plane("nll"),
+      stream.buffer("shifted"),
+      nv,
+      C,
+      ilv,
+      tkind,
+      ckind,
+      mode,
+      crossEntropy ? 1 : 0,
+      stream.out,
+    );
+    if (keep && keep.ptr === undefined) stream.copy(keep.array, kept.ptr, b, v0, nv, false);
   }
   flush(lastB);
-  stats.nonFinite = stream.nonFinite;
+  stats.nonFinite = Number.isFinite(check) ? 0 : 1;
   return stats;
 }
 
 /**
- * Pass 2: writes d(loss)/d(prediction) into `grad` (a Source over a Float32Array
- * of the prediction's size), given the coefficients per (batch item, class):
- * dL/dp = a + b·g + k·(p − g) + h·sign(p − g), and u for a cross-entropy term
- * (see assembly/backward.ts), row-major [B][C][COEFS].
+ * Pass 2: turns what pass 1 left in `keep` into d(loss)/d(prediction), written
+ * to `grad` (by default over `keep` itself), given the coefficients per (batch
+ * item, class) in the order of assembly/codes.ts, row-major [B][C][COEFS].
  */
-export function computeGradient(problem: Problem, coef: Float64Array, grad: Source<Float32Array>): void {
-  const { C, act, target } = problem;
-  const stream = new Stream(problem, "raw");
+export function computeGradient(
+  problem: Problem,
+  coef: Float64Array,
+  keep: Source<Float32Array>,
+  grad: Source<Float32Array> = keep,
+): void {
+  const { C, act, mode, crossEntropy, target } = problem;
+  const stream = new Stream(problem);
   const k = stream.kernels;
-  const labels = target.kind === "label" ? labelKernels(k, target.dtype) : undefined;
-  const kernel = labels ? labels.backward : k.backwardMask;
-  const interleaved = readsInterleaved(problem, runtime().lanes)
-    ? (labels?.backwardInterleaved ?? k.backwardInterleavedMask)
-    : undefined;
+  const isLabel = target.kind === "label";
+  const tkind = isLabel ? LABEL_KIND[target.dtype] : TARGET_MASK;
   const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * COEFS);
   let lastB = -1;
-  for (const ch of stream.chunks()) {
-    if (ch.b !== lastB) {
-      coefView.set(coef.subarray(ch.b * C * COEFS, (ch.b + 1) * C * COEFS));
-      lastB = ch.b;
+  for (const { b, v0, nv } of stream.chunks()) {
+    if (b !== lastB) {
+      coefView.set(coef.subarray(b * C * COEFS, (b + 1) * C * COEFS));
+      lastB = b;
     }
-    const [dx, , dcs] = stream.place(grad, ch.b, ch.v0, stream.dx);
-    // the interleaved kernel takes whole f32x4s: all chunks but an odd last one with C = 2
-    if (interleaved && (ch.nv * C) % 4 === 0) interleaved(ch.x, ch.t, ch.nv * C, C, act, stream.coef, dx);
-    else kernel(ch.x, ch.vs, ch.cs, ch.t, ch.nv, C, act, stream.coef, dx, dcs, stream.tmp);
-    if (grad.ptr === undefined) stream.copy(grad.array, stream.dx, ch.b, ch.v0, ch.nv, false);
+    const kept = stream.locate(keep, b, v0, nv, "keep");
+    // a gradient outside wasm memory is made in a buffer and copied out: the keep buffer, unless keep is in place
+    const dst =
+      grad.ptr !== undefined
+        ? stream.place(grad, b, v0, "keep")
+        : keep.ptr === undefined
+          ? kept
+          : { ptr: stream.buffer("probability"), ps: stream.V };
+    const t = isLabel ? { ptr: stream.labels(b, v0, nv), ps: 0 } : stream.mask(b, v0, nv);
+    k.gradient(
+      kept.ptr,
+      kept.ps,
+      t.ptr,
+      t.ps,
+      nv,
+      C,
+      stream.ilv,
+      act,
+      tkind,
+      mode,
+      crossEntropy ? 1 : 0,
+      stream.coef,
+      dst.ptr,
+      dst.ps,
+      stream.tmp,
+    );
+    if (grad.ptr === undefined) stream.copy(grad.array, dst.ptr, b, v0, nv, false);
   }
 }

@@ -3,68 +3,72 @@
 import { DiceWasmError } from "./errors.js";
 import { scalarWasm, simdWasm } from "./generated/wasm.js";
 import { type Allocator, Heap } from "./heap.js";
+import { checkCodes } from "./kernel-codes.js";
 import { CLASSES_AT_INIT, workspaceLayout } from "./workspace.js";
 
-/** Statistics of a class plane or an interleaved chunk: (p, t, n, cls or numClasses, mode, out). */
-export type StatsKernel = (p: number, t: number, n: number, cls: number, mode: number, out: number) => void;
-/** Pass 2 in any layout: (x, vs, cs, t, nVox, numClasses, act, coef, dx, dcs, tmp). */
-export type BackwardKernel = (
-  x: number,
-  vs: number,
-  cs: number,
-  t: number,
-  nVox: number,
-  numClasses: number,
-  act: number,
-  coef: number,
-  dx: number,
-  dcs: number,
-  tmp: number,
-) => void;
-/** Pass 2 for interleaved channels-last chunks: (x, t, n, numClasses, act, coef, dx). */
-export type InterleavedBackwardKernel = (
-  x: number,
-  t: number,
-  n: number,
-  numClasses: number,
-  act: number,
-  coef: number,
-  dx: number,
-) => void;
-
-/** The kernel exports; pointers are byte offsets, counts are elements. */
+/**
+ * The kernel exports (assembly/index.ts); pointers are byte offsets, counts are
+ * elements, plane strides are floats. Each kernel's own doc comment says what
+ * its arguments are.
+ */
 export interface Kernels {
-  readonly memory: WebAssembly.Memory;
   activate(
     x: number,
-    vs: number,
-    cs: number,
-    nVox: number,
-    numClasses: number,
+    ilv: number,
+    xps: number,
+    nv: number,
+    C: number,
     act: number,
+    ce: number,
     out: number,
-    os: number,
+    ops: number,
+    p: number,
+    comp: number,
+    sps: number,
+    voxel: number,
+    labels: number,
+    tkind: number,
+    lab32: number,
+    nll: number,
+    dcopy: number,
+    tmp: number,
   ): number;
-  softmaxInterleaved(x: number, n: number, numClasses: number, out: number): number;
-  statsMask(p: number, t: number, n: number, mode: number, out: number): void;
-  statsLabelU8: StatsKernel;
-  statsLabelU16: StatsKernel;
-  statsLabelI32: StatsKernel;
-  statsLabelF32: StatsKernel;
-  statsInterleavedU8: StatsKernel;
-  statsInterleavedU16: StatsKernel;
-  statsInterleavedI32: StatsKernel;
-  statsInterleavedF32: StatsKernel;
-  backwardMask: BackwardKernel;
-  backwardLabelU8: BackwardKernel;
-  backwardLabelU16: BackwardKernel;
-  backwardLabelI32: BackwardKernel;
-  backwardLabelF32: BackwardKernel;
-  backwardInterleavedMask: InterleavedBackwardKernel;
-  backwardInterleavedU8: InterleavedBackwardKernel;
-  backwardInterleavedU16: InterleavedBackwardKernel;
-  backwardInterleavedI32: InterleavedBackwardKernel;
-  backwardInterleavedF32: InterleavedBackwardKernel;
+  planar(x: number, ilv: number, xps: number, nv: number, C: number, dst: number, dps: number, tmp: number): number;
+  stats(
+    p: number,
+    pps: number,
+    t: number,
+    tps: number,
+    comp: number,
+    cps: number,
+    nll: number,
+    d: number,
+    nv: number,
+    C: number,
+    ilv: number,
+    tkind: number,
+    ckind: number,
+    mode: number,
+    ce: number,
+    out: number,
+  ): void;
+  gradient(
+    keep: number,
+    kps: number,
+    t: number,
+    tps: number,
+    nv: number,
+    C: number,
+    ilv: number,
+    act: number,
+    tkind: number,
+    mode: number,
+    ce: number,
+    coef: number,
+    dst: number,
+    dps: number,
+    tmp: number,
+  ): void;
   sumPlain(ptr: number, n: number): number;
 }
 
@@ -143,6 +147,7 @@ export function compileEmbedded(name: string, base64: string): Promise<WebAssemb
  */
 export async function instantiate(module: WebAssembly.Module, backend: Backend, heap: Allocator): Promise<Runtime> {
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+  checkCodes(instance.exports);
   const kernels = instance.exports as unknown as Kernels;
   return { kernels, backend, heap, lanes: backend === "simd" ? 4 : 1, workspace: { ptr: 0, bytes: 0 } };
 }

@@ -10,6 +10,7 @@ import {
   type Prediction,
   type Problem,
   resolveProblem,
+  type Source,
   type Target,
 } from "./options.js";
 import { computeStats, type RawStats } from "./passes.js";
@@ -54,15 +55,19 @@ export function overlapStats(
   return stats;
 }
 
-/** Checks the arrays against the options and runs pass 1: what every public function starts with. */
+/**
+ * Checks the arrays against the options and runs pass 1: what every public
+ * function starts with. With `keep`, the activation is left there for pass 2.
+ */
 export function measure(
   fn: string,
   input: Prediction,
   target: Target,
   options: PassOptions,
+  keep?: Source<Float32Array>,
 ): { problem: Problem; raw: RawStats } {
   const problem = resolveProblem(fn, input, target, options);
-  const raw = computeStats(problem);
+  const raw = computeStats(problem, keep);
   checkData(problem, raw);
   return { problem, raw };
 }

@@ -1,37 +1,46 @@
 // The layout of the workspace the passes stream chunks through, in one place:
 // sized by the runtime at init() and before every loss, used by the Stream.
+import { COEFS, STATS } from "./kernel-codes.js";
 
 /** Floats per chunk buffer: 64 KiB, so the working set of a chunk stays in L2. */
 export const CHUNK_ELEMENTS = 16384;
-/** Statistics a kernel accumulates per class: tp, fp, fn, se, count, ce. */
-export const STATS = 6;
-/** Kernel coefficients per class, float32: a, b, k, h, u and padding (assembly/backward.ts COEFS). */
-export const COEFS = 8;
-/** Chunk buffers: input, target, probabilities, target planes, gradient. */
-const BUFFERS = 5;
+
+/** The chunk buffers, each V·C floats (see src/passes.ts for what goes where). */
+export const BUFFERS = ["input", "target", "keep", "probability", "complement", "shifted", "targetPlanar"] as const;
+export type BufferName = (typeof BUFFERS)[number];
+/** The per-voxel planes, each V floats: O (outside the label), labels as lanes, −ln p. */
+export const PLANES = ["outside", "labels", "nll"] as const;
+export type PlaneName = (typeof PLANES)[number];
 
 /** Byte offsets (from the workspace's start) of its parts for C classes and W lanes. */
 export interface WorkspaceLayout {
   /** whole voxels per chunk, a multiple of 16 so that chunks split on mini-blocks */
   voxels: number;
-  /** chunk buffer i starts at i · buffer */
-  buffer: number;
+  buffers: Record<BufferName, number>;
+  planes: Record<PlaneName, number>;
   /** float64 statistics blocks, [C][STATS][W] */
   out: number;
   /** float32 kernel coefficients, [C][COEFS] */
   coef: number;
-  /** scratch for the backward kernel: 2 · C vectors */
+  /** scratch for the kernels: 2·C vectors */
   tmp: number;
   bytes: number;
 }
 
 export function workspaceLayout(C: number, lanes: number): WorkspaceLayout {
   const voxels = Math.max(16, Math.floor(CHUNK_ELEMENTS / C / 16) * 16);
-  const buffer = voxels * C * 4;
-  const out = BUFFERS * buffer;
-  const coef = out + C * STATS * lanes * 8;
-  const tmp = coef + C * COEFS * 4;
-  return { voxels, buffer, out, coef, tmp, bytes: tmp + 2 * C * 16 };
+  let at = 0;
+  const take = (bytes: number) => {
+    const start = at;
+    at += bytes;
+    return start;
+  };
+  const buffers = Object.fromEntries(BUFFERS.map((name) => [name, take(voxels * C * 4)])) as Record<BufferName, number>;
+  const planes = Object.fromEntries(PLANES.map((name) => [name, take(voxels * 4)])) as Record<PlaneName, number>;
+  const out = take(C * STATS * lanes * 8);
+  const coef = take(C * COEFS * 4);
+  const tmp = take(2 * C * 16);
+  return { voxels, buffers, planes, out, coef, tmp, bytes: at };
 }
 
 /** Classes the workspace reserved by init() covers without growing (in either build). */

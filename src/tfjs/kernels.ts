@@ -1,6 +1,6 @@
-// The registered kernels: the loss (value, plus pass 1's statistics saved for
-// the gradient) and its gradient, per accelerated backend, and the registered
-// gradient that connects them through the engine.
+// The registered kernels: the loss (value, plus pass 1's statistics and
+// activation saved for the gradient) and its gradient, per accelerated
+// backend, and the registered gradient that connects them through the engine.
 import {
   engine,
   type KernelBackend,
@@ -11,9 +11,9 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
+import { STATS } from "../kernel-codes.js";
 import { type AnyLossOptions, type LossKind, lossBackward, lossForward } from "../losses.js";
 import type { RawStats } from "../passes.js";
-import { STATS } from "../workspace.js";
 import { ACCELERATED, type AcceleratedBackend, type BackendAccess, type TensorData } from "./backends.js";
 
 /** Kernel names, namespaced so that they cannot meet tfjs's own. */
@@ -24,6 +24,8 @@ export const LOSS_GRAD_KERNEL = "DiceWasmOverlapLossGrad";
 export interface LossAttrs {
   kind: LossKind;
   options: AnyLossOptions;
+  /** a gradient is being recorded: keep the activation for it (else its output is empty) */
+  keep: boolean;
 }
 
 /** Pass 1's statistics as a float32 tensor [2, STATS, B·C]: the float64 values split into high and low parts. */
@@ -73,35 +75,40 @@ function classes({ options }: LossAttrs): number {
 }
 
 function forward(access: BackendAccess, x: TensorInfo, y: TensorInfo, attrs: LossAttrs): TensorInfo[] {
-  const { kind, options } = attrs;
-  const { loss, raw, warnings } = access.run(classes(attrs), () =>
-    lossForward(kind, access.read(x) as Float32Array, access.read(y), options),
-  );
-  warnOnce(warnings);
-  const value = access.output(lossShape(attrs), (out) => {
-    if (typeof loss === "number") out[0] = loss;
-    else out.set(loss);
+  const { kind, options, keep } = attrs;
+  return access.run(classes(attrs), () => {
+    // the activation's output first, so that the views pass 1 takes stay attached while it runs
+    const activation = access.output(keep ? [...x.shape] : [0], () => {});
+    const prediction = access.read(x) as Float32Array;
+    const kept = keep ? (access.read(activation) as Float32Array) : undefined;
+    const { loss, raw, warnings } = lossForward(kind, prediction, access.read(y), options, kept);
+    warnOnce(warnings);
+    const value = access.output(lossShape(attrs), (out) => {
+      if (typeof loss === "number") out[0] = loss;
+      else out.set(loss);
+    });
+    const stats = access.output([2, STATS, raw.tp.length], (out) => packStats(raw, out));
+    return [value, stats, activation];
   });
-  const stats = access.output([2, STATS, raw.tp.length], (out) => packStats(raw, out));
-  return [value, stats];
 }
 
 function backward(
   access: BackendAccess,
   dy: TensorInfo,
-  x: TensorInfo,
   y: TensorInfo,
   stats: TensorInfo,
+  activation: TensorInfo,
   attrs: LossAttrs,
 ): TensorInfo {
   const { kind, options } = attrs;
   // room for the workspace first, then the output: views taken after both stay attached
   return access.run(classes(attrs), () =>
-    access.output([...x.shape], (dx) => {
+    access.output([...activation.shape], (dx) => {
       const upstream = Float64Array.from(access.read(dy));
       const raw = unpackStats(access.read(stats), stats.shape[2]!);
-      const prediction = access.read(x) as Float32Array;
-      lossBackward(kind, prediction, access.read(y), options, raw, dy.shape.length ? upstream : upstream[0]!, dx);
+      const keep = access.read(activation) as Float32Array;
+      // the activation stands in for the prediction: same shape, and pass 2 reads nothing else of it
+      lossBackward(kind, keep, access.read(y), options, raw, keep, dy.shape.length ? upstream : upstream[0]!, dx);
     }),
   );
 }
@@ -126,18 +133,18 @@ export function registerKernels(): void {
       kernelName: LOSS_GRAD_KERNEL,
       backendName: name,
       kernelFunc: ({ inputs, backend, attrs }) =>
-        backward(accessOf(backend), inputs.dy!, inputs.x!, inputs.y!, inputs.stats!, asAttrs(attrs)),
+        backward(accessOf(backend), inputs.dy!, inputs.y!, inputs.stats!, inputs.activation!, asAttrs(attrs)),
     });
   }
   registerGradient({
     kernelName: LOSS_KERNEL,
-    inputsToSave: ["x", "y"],
-    outputsToSave: [false, true],
+    inputsToSave: ["y"],
+    outputsToSave: [false, true, true],
     gradFunc: (dy, saved, attrs) => {
-      const [x, y, stats] = saved as [Tensor, Tensor, Tensor];
+      const [y, stats, activation] = saved as [Tensor, Tensor, Tensor];
       const dLoss = Array.isArray(dy) ? dy[0]! : dy;
       return {
-        x: () => engine().runKernel(LOSS_GRAD_KERNEL, { dy: dLoss, x, y, stats }, attrs) as Tensor,
+        x: () => engine().runKernel(LOSS_GRAD_KERNEL, { dy: dLoss, y, stats, activation }, attrs) as Tensor,
         y: () => {
           throw new DiceWasmError(
             "NOT_DIFFERENTIABLE",
@@ -149,9 +156,16 @@ export function registerKernels(): void {
   });
 }
 
-/** Runs the loss kernel: returns the loss and disposes the statistics (the engine keeps its own copy for the gradient). */
-export function runLoss(x: Tensor, y: Tensor, attrs: LossAttrs): Tensor {
-  const [loss, stats] = engine().runKernel(LOSS_KERNEL, { x, y }, attrs as unknown as NamedAttrMap) as Tensor[];
-  stats!.dispose();
+/**
+ * Runs the loss kernel: returns the loss and disposes the other outputs (the
+ * engine keeps its own references for the gradient). The activation is kept
+ * only while a gradient is being recorded: evaluation writes nothing of it.
+ */
+export function runLoss(x: Tensor, y: Tensor, attrs: Omit<LossAttrs, "keep">): Tensor {
+  const { state } = engine();
+  const keep = state.gradientDepth > 0 && state.kernelDepth === 0;
+  const outputs = engine().runKernel(LOSS_KERNEL, { x, y }, { ...attrs, keep } as unknown as NamedAttrMap) as Tensor[];
+  const [loss, ...saved] = outputs;
+  for (const t of saved) t.dispose();
   return loss!;
 }

@@ -1,0 +1,316 @@
+// Pass 1, first half: the activation of one chunk of voxels, written in planar
+// groups (see layout.ts) where pass 2 will read it — the caller's gradient
+// array, or scratch — plus the per-voxel values the statistics need to stay
+// exact for near-perfect predictions.
+//
+// Addressing. Element (voxel v, class c) of a chunk is at
+//   channels-last  (ilv = 1): base + 4·(v·C + c) in the input, and in planar
+//                  groups base + 4·(v0·C + c·W + v − v0) for the group of W
+//                  voxels starting at v0 (W = 4, then 1 for the last nv mod 4);
+//   channels-first (ilv = 0): base + 4·(v + c·ps), planar already.
+// Per-voxel planes ("voxel" arguments) hold one float (or i32) per voxel.
+//
+// Softmax, in three passes over the chunk (it stays in cache): the class
+// vectors minus their voxel's maximum; e^d over every element, four vectors at
+// a time (the exp is the cost, and this loop is the same for any C); then the
+// normalisation. For label maps the last pass also writes O, the probability
+// mass outside each voxel's label, summed over the other classes, so that
+// fn = Σ O for the label's class has no 1 − p (which has no correct digit when
+// p rounds to 1); for masks it writes Q, the mass outside the dominant class
+// (p > 1/2), which is 1 − p of that class. With the cross-entropy it writes
+// −ln p of the label from log-sum-exp: ln(1 + Σ others) − d_label.
+//
+// Sigmoid, elementwise from e = e^−|x|: p = σ(x), its complement σ(−x), and
+// for pass 2 z = ±σ(−|x|), the smaller of the two with the sign telling which
+// (negative: p is the larger), so that σ'(x) = |z|(1 − |z|) keeps its digits.
+import { add, choose, classMask, div, drop, gtMask, hsum, keep, labelsAt, mul, pmax, splat, sub, width } from "./lanes";
+import { toPlanar } from "./layout";
+import { expNonPositive, ln1p, negAbs } from "./math";
+import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8, TARGET_MASK } from "./codes";
+
+/** Address of class c's vector (W lanes) in the group starting at voxel v0. */
+// @ts-ignore: decorator
+@inline export function classAt<V>(base: usize, v0: i32, c: i32, C: i32, ilv: bool, ps: usize): usize {
+  const W = width<V>();
+  if (ilv) return base + (<usize>(v0 * C + c * W) << 2);
+  return base + ((<usize>v0 + <usize>c * ps) << 2);
+}
+
+/** Loads the C class vectors of the input group at v0 into planar vectors at `dst` (16 bytes apart). */
+// @ts-ignore: decorator
+@inline function gatherGroup<V>(x: usize, v0: i32, C: i32, ilv: bool, xps: usize, dst: usize): void {
+  if (ilv && isVector<V>()) {
+    toPlanar(x + (<usize>(v0 * C) << 2), C, dst);
+    return;
+  }
+  for (let c = 0; c < C; c++) store<V>(dst + <usize>c * sizeof<V>(), load<V>(classAt<V>(x, v0, c, C, ilv, xps)));
+}
+
+/**
+ * Softmax, first pass over voxels [v0, v1): d = x − max over classes, into
+ * keep; with the cross-entropy and labels, d of the label into `nll`; with
+ * the cross-entropy and a mask, every d also into `dcopy` (keep's layout,
+ * plane stride `dps`). Returns the sum of all d: finite exactly when every
+ * logit is (NaN and +∞ give NaN, −∞ gives −∞).
+ */
+// @ts-ignore: decorator
+@inline function shiftRange<V, T>(
+  x: usize, xps: usize, v0: i32, v1: i32, C: i32, ilv: bool, keepPtr: usize, kps: usize,
+  labels: usize, nll: usize, dcopy: usize, dps: usize, ce: bool, mask: bool, tmp: usize,
+): f64 {
+  const W = width<V>();
+  let check = splat<V>(0);
+  for (let v = v0; v + W <= v1; v += W) {
+    gatherGroup<V>(x, v, C, ilv, xps, tmp);
+    let m = load<V>(tmp);
+    for (let c = 1; c < C; c++) m = pmax<V>(m, load<V>(tmp + <usize>c * sizeof<V>()));
+    let dl = splat<V>(0);
+    const l = ce && !mask ? labelsAt<V, T>(labels + <usize>v * sizeof<T>()) : splat<V>(0);
+    for (let c = 0; c < C; c++) {
+      const d = sub<V>(load<V>(tmp + <usize>c * sizeof<V>()), m);
+      store<V>(classAt<V>(keepPtr, v, c, C, ilv, kps), d);
+      check = add<V>(check, d);
+      if (ce) {
+        if (mask) store<V>(classAt<V>(dcopy, v, c, C, ilv, dps), d);
+        else dl = add<V>(dl, keep<V>(d, classMask<V>(l, c)));
+      }
+    }
+    if (ce && !mask) store<V>(nll + (<usize>v << 2), dl);
+  }
+  return hsum<V>(check);
+}
+
+/** e^x in place over n contiguous floats at p (every x ≤ 0), four vectors at a time. */
+// @ts-ignore: decorator
+@inline function expInPlace(p: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= n; i += 16) {
+      const q = p + (<usize>i << 2);
+      const e0 = expNonPositive<v128>(v128.load(q));
+      const e1 = expNonPositive<v128>(v128.load(q, 16));
+      const e2 = expNonPositive<v128>(v128.load(q, 32));
+      const e3 = expNonPositive<v128>(v128.load(q, 48));
+      v128.store(q, e0);
+      v128.store(q, e1, 16);
+      v128.store(q, e2, 32);
+      v128.store(q, e3, 48);
+    }
+    for (; i + 4 <= n; i += 4) {
+      const q = p + (<usize>i << 2);
+      v128.store(q, expNonPositive<v128>(v128.load(q)));
+    }
+  }
+  for (; i < n; i++) {
+    const q = p + (<usize>i << 2);
+    store<f32>(q, expNonPositive<f32>(load<f32>(q)));
+  }
+}
+
+/**
+ * Softmax, last pass over voxels [v0, v1): e in keep → p = e/Σe in place.
+ * Labels: O per voxel into `voxel`, the labels as lanes into `lab32`, with the
+ * cross-entropy −ln p of the label into `nll` (which held d of the label).
+ * Masks: 1 − p per element into `comp` (plane stride cps) — for the dominant
+ * class, the sum of the others — and with the cross-entropy ln Σe into `nll`.
+ */
+// @ts-ignore: decorator
+@inline function normaliseRange<V, T>(
+  v0: i32, v1: i32, C: i32, ilv: bool, keepPtr: usize, kps: usize,
+  labels: usize, voxel: usize, lab32: usize, comp: usize, cps: usize, nll: usize, ce: bool, mask: bool,
+): void {
+  const W = width<V>();
+  for (let v = v0; v + W <= v1; v += W) {
+    let total = splat<V>(0);
+    // Σ of the e < 1: all classes but the maximum when it is unique (e of the maximum is exactly 1)
+    let below = splat<V>(0);
+    for (let c = 0; c < C; c++) {
+      const e = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
+      total = add<V>(total, e);
+      if (ce) below = add<V>(below, keep<V>(e, gtMask<V>(splat<V>(1), e)));
+    }
+    const r = div<V>(splat<V>(1), total);
+    const l = mask ? splat<V>(0) : labelsAt<V, T>(labels + <usize>v * sizeof<T>());
+    let outside = splat<V>(0);
+    for (let c = 0; c < C; c++) {
+      const at = classAt<V>(keepPtr, v, c, C, ilv, kps);
+      const p = mul<V>(load<V>(at), r);
+      store<V>(at, p);
+      // labels: O = Σ p of the classes that are not the label; masks: Q = Σ p ≤ 1/2
+      outside = add<V>(outside, drop<V>(p, mask ? gtMask<V>(p, splat<V>(0.5)) : classMask<V>(l, c)));
+    }
+    const o = <usize>v << 2;
+    if (mask) {
+      for (let c = 0; c < C; c++) {
+        const p = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
+        store<V>(classAt<V>(comp, v, c, C, ilv, cps), choose<V>(gtMask<V>(p, splat<V>(0.5)), outside, sub<V>(splat<V>(1), p)));
+      }
+    } else {
+      store<V>(voxel + o, outside);
+      store<V>(lab32 + o, l);
+    }
+    if (ce) {
+      // ln Σe = ln(1 + others), others exactly the sum below the maximum when it is
+      // unique, and Σe − 1 (≥ 1, no cancellation) when it is tied
+      const others = choose<V>(gtMask<V>(splat<V>(2), total), below, sub<V>(total, splat<V>(1)));
+      const lse = ln1p<V>(others);
+      store<V>(nll + o, mask ? lse : sub<V>(lse, load<V>(nll + o)));
+    }
+  }
+}
+
+/**
+ * Sigmoid over n contiguous elements (one run of the chunk): from x at `src`,
+ * z = ±σ(−|x|) into `z` (pass 2's input), p into `p`, 1 − p into `comp`.
+ */
+// @ts-ignore: decorator
+@inline function sigmoidRun(src: usize, n: i32, z: usize, p: usize, comp: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) sigmoidAt<v128>(src, z, p, comp, <usize>i << 2);
+  }
+  for (; i < n; i++) sigmoidAt<f32>(src, z, p, comp, <usize>i << 2);
+}
+
+// @ts-ignore: decorator
+@inline function sigmoidAt<V>(src: usize, z: usize, p: usize, comp: usize, o: usize): void {
+  const x = load<V>(src + o);
+  const e = expNonPositive<V>(negAbs<V>(x));
+  const big = div<V>(splat<V>(1), add<V>(splat<V>(1), e)); // σ(|x|)
+  const small = mul<V>(e, big); // σ(−|x|)
+  const positive = gtMask<V>(x, splat<V>(0));
+  store<V>(p + o, choose<V>(positive, big, small));
+  store<V>(comp + o, choose<V>(positive, small, big));
+  store<V>(z + o, choose<V>(positive, sub<V>(splat<V>(0), small), small));
+}
+
+// @ts-ignore: decorator
+@inline function gatherRange<V>(x: usize, xps: usize, v0: i32, v1: i32, C: i32, ilv: bool, dst: usize, dps: usize, tmp: usize): f64 {
+  const W = width<V>();
+  let check = splat<V>(0);
+  for (let v = v0; v + W <= v1; v += W) {
+    gatherGroup<V>(x, v, C, ilv, xps, tmp);
+    for (let c = 0; c < C; c++) {
+      const e = load<V>(tmp + <usize>c * sizeof<V>());
+      store<V>(classAt<V>(dst, v, c, C, ilv, dps), e);
+      check = add<V>(check, e);
+    }
+  }
+  return hsum<V>(check);
+}
+
+/** Runs `rangeFn` over the SIMD groups and then the voxels left (the scalar build: all of them, one by one). */
+// @ts-ignore: decorator
+@inline function mainPart(nv: i32): i32 {
+  return ASC_FEATURE_SIMD ? nv & ~3 : 0;
+}
+
+/**
+ * Planar copy: the nv × C chunk at `x` (channels-last if ilv, else planes `xps`
+ * floats apart) into planar groups at `dst` (planes `dps` apart when !ilv).
+ * Returns the sum of the values (finite exactly when all are).
+ */
+export function planar(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize, dps: i32, tmp: usize): f64 {
+  const main = mainPart(nv);
+  const il = ilv != 0;
+  let check: f64 = 0;
+  if (ASC_FEATURE_SIMD) check = gatherRange<v128>(x, xps, 0, main, C, il, dst, dps, tmp);
+  return check + gatherRange<f32>(x, xps, main, nv, C, il, dst, dps, tmp);
+}
+
+/**
+ * Pass 1's activation of a chunk of nv voxels × C classes (see the addressing
+ * above; pointers in bytes, plane strides in floats):
+ *   x, xps      the input (logits)
+ *   out, ops    softmax: p; sigmoid: z = ±σ(−|x|) (pass 2's input)
+ *   p           sigmoid: p, planar groups with plane stride `sps`
+ *   comp        sigmoid, and softmax with a mask: 1 − p, exact (plane stride `sps`)
+ *   voxel       softmax with labels: per voxel, O (the mass outside the label)
+ *   labels      the label map's chunk (target kind `tkind`), or 0 for a mask
+ *   lab32       softmax with labels: the labels as i32, per voxel
+ *   nll, dcopy  with the cross-entropy: −ln p of the label (labels), or ln Σe
+ *               per voxel and d = x − max per element (masks, plane stride sps)
+ *   tmp         scratch for C vectors
+ * Returns a checksum that is finite exactly when every input is.
+ */
+export function activate(
+  x: usize, ilv: i32, xps: i32, nv: i32, C: i32, act: i32, ce: i32,
+  out: usize, ops: i32, p: usize, comp: usize, sps: i32,
+  voxel: usize, labels: usize, tkind: i32, lab32: usize, nll: usize, dcopy: usize, tmp: usize,
+): f64 {
+  if (act == ACT_SOFTMAX) {
+    if (ce != 0) return softmaxFor<WithCe>(x, ilv, xps, nv, C, tkind, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    return softmaxFor<NoCe>(x, ilv, xps, nv, C, tkind, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  }
+  // sigmoid and none: gather into `out` (planar groups), then the sigmoid elementwise
+  const check = planar(x, ilv, xps, nv, C, out, ops, tmp);
+  if (act == ACT_SIGMOID) {
+    // elementwise, so whole runs: one for channels-last, one per class plane otherwise
+    const runs = ilv != 0 ? 1 : C;
+    const n = ilv != 0 ? nv * C : nv;
+    for (let r = 0; r < runs; r++) {
+      const o = (<usize>r * <usize>ops) << 2;
+      const s = (<usize>r * <usize>sps) << 2;
+      sigmoidRun(out + o, n, out + o, p + s, comp + s);
+    }
+  } else if (act != ACT_NONE) return NaN;
+  return check;
+}
+
+// Marker types: AssemblyScript specialises generics on types only, and each
+// instantiation of softmaxOf is its own wasm function (see stats.ts).
+class NoCe {}
+class WithCe {}
+class Mask {}
+
+// @ts-ignore: decorator
+@inline function softmaxFor<E>(
+  x: usize, ilv: i32, xps: i32, nv: i32, C: i32, tkind: i32,
+  out: usize, ops: i32, comp: usize, voxel: usize, labels: usize, lab32: usize, nll: usize, dcopy: usize, sps: i32, tmp: usize,
+): f64 {
+  if (tkind == TARGET_MASK) return softmaxOf<Mask, E>(x, ilv, xps, nv, C, out, ops, comp, voxel, 0, 0, nll, dcopy, sps, tmp);
+  if (tkind == LABEL_U8) return softmaxOf<u8, E>(x, ilv, xps, nv, C, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (tkind == LABEL_U16) return softmaxOf<u16, E>(x, ilv, xps, nv, C, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (tkind == LABEL_I32) return softmaxOf<i32, E>(x, ilv, xps, nv, C, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (tkind == LABEL_F32) return softmaxOf<f32, E>(x, ilv, xps, nv, C, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  return NaN;
+}
+
+function softmaxOf<T, E>(
+  x: usize, ilv: i32, xps: i32, nv: i32, C: i32,
+  out: usize, ops: i32, comp: usize, voxel: usize, labels: usize, lab32: usize, nll: usize, dcopy: usize, sps: i32, tmp: usize,
+): f64 {
+  const ce = idof<E>() == idof<WithCe>();
+  const mask = isReference<T>();
+  // one specialised copy per common class count, so that the class loops are unrolled constants
+  if (mask) {
+    if (C == 2) return softmaxC<f32>(x, ilv, xps, nv, 2, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    if (C == 3) return softmaxC<f32>(x, ilv, xps, nv, 3, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    if (C == 4) return softmaxC<f32>(x, ilv, xps, nv, 4, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    return softmaxC<f32>(x, ilv, xps, nv, C, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  }
+  if (C == 2) return softmaxC<T>(x, ilv, xps, nv, 2, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (C == 3) return softmaxC<T>(x, ilv, xps, nv, 3, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (C == 4) return softmaxC<T>(x, ilv, xps, nv, 4, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  return softmaxC<T>(x, ilv, xps, nv, C, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+}
+
+// @ts-ignore: decorator
+@inline function softmaxC<T>(
+  x: usize, ilv: i32, xps: i32, nv: i32, C: i32, ce: bool, mask: bool,
+  out: usize, ops: i32, comp: usize, voxel: usize, labels: usize, lab32: usize, nll: usize, dcopy: usize, sps: i32, tmp: usize,
+): f64 {
+  const il = ilv != 0;
+  const main = mainPart(nv);
+  const xs = <usize>xps;
+  const os = <usize>ops;
+  const ds = <usize>sps;
+  let check: f64 = 0;
+  if (ASC_FEATURE_SIMD) check = shiftRange<v128, T>(x, xs, 0, main, C, il, out, os, labels, nll, dcopy, ds, ce, mask, tmp);
+  check += shiftRange<f32, T>(x, xs, main, nv, C, il, out, os, labels, nll, dcopy, ds, ce, mask, tmp);
+  if (il) expInPlace(out, nv * C);
+  else for (let c = 0; c < C; c++) expInPlace(out + ((<usize>c * os) << 2), nv);
+  if (ASC_FEATURE_SIMD) normaliseRange<v128, T>(0, main, C, il, out, os, labels, voxel, lab32, comp, ds, nll, ce, mask);
+  normaliseRange<f32, T>(main, nv, C, il, out, os, labels, voxel, lab32, comp, ds, nll, ce, mask);
+  return check;
+}

@@ -1,0 +1,156 @@
+// Pass 2: the gradient, from what pass 1 left in planar groups (activate.ts),
+// written over it in the prediction's own layout. No exp: softmax left p,
+// sigmoid left z = ±σ(−|x|).
+//
+// Every loss here is a function of the statistics, so
+//   r = dL/dp = a + b·g + k·(p − g) + h·sign(p − g)
+// with coefficients per class computed in float64 by the loss layer (hard
+// targets: a = L_fp, b = L_tp − L_fp − L_fn, k = 2·L_se; soft labels: a ± h on
+// either side of p = g, their mean at a tie). Then the activation's chain rule:
+//   sigmoid  dx = r·σ'(x), σ'(x) = |z|·(1 − |z|), which keeps its digits where
+//            p·(1 − p) from a rounded p has none;
+//   softmax  dx_c = p_c·(r_c − Σ_k p_k·r_k), plus the weighted cross-entropy's
+//            p_c·Σ_k u_k·g_k − u_c·g_c (u = 0 without it).
+// For the softmax's dominant class (p > 1/2, at most one a voxel) r_c − Σ p·r
+// cancels: when p ≈ 1 the sum is r_c up to float32 rounding, so the difference
+// keeps no digit. Its gradient is taken instead as minus the sum of the other
+// classes' — softmax gradients sum to zero over the classes — which are exact.
+import {
+  ACT_SIGMOID, ACT_SOFTMAX, COEF_A, COEF_B, COEF_H, COEF_K, COEF_U, COEFS, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8,
+  MODE_SOFT, MODE_SQUARED, TARGET_MASK,
+} from "./codes";
+import { classAt } from "./activate";
+import { abs, add, choose, classMask, drop, gtMask, keep, labelsAt, loadSplat, lt1, mul, one, splat, sub, width } from "./lanes";
+import { toChannelsLast } from "./layout";
+
+/** Coefficient `field` of class c, in every lane. */
+// @ts-ignore: decorator
+@inline function coefOf<V>(coef: usize, c: i32, field: i32): V {
+  return loadSplat<V>(coef + (<usize>(c * COEFS + field) << 2));
+}
+
+/** dL/dp for one class vector. */
+// @ts-ignore: decorator
+@inline function slope<V>(p: V, g: V, coef: usize, c: i32, mode: i32): V {
+  let r = coefOf<V>(coef, c, COEF_A);
+  if (mode == MODE_SOFT) {
+    const sign = sub<V>(lt1<V>(g, p), lt1<V>(p, g));
+    return add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_H), sign));
+  }
+  r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_B), g));
+  if (mode == MODE_SQUARED) r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_K), sub<V>(p, g)));
+  return r;
+}
+
+/** The gradient of the W voxels at v, all classes, into the C vectors at `out` (16 bytes apart in SIMD). */
+// @ts-ignore: decorator
+@inline function groupGradient<V, T>(
+  keepPtr: usize, kps: usize, t: usize, tps: usize, v: i32, C: i32, ilv: bool, act: i32, tkind: i32,
+  mode: i32, ce: bool, coef: usize, rs: usize, out: usize,
+): void {
+  const isMask = tkind == TARGET_MASK;
+  const l = isMask ? splat<V>(0) : labelsAt<V, T>(t + <usize>v * sizeof<T>());
+  let s = splat<V>(0); // softmax: Σ p·r less the cross-entropy's Σ u·g
+  for (let c = 0; c < C; c++) {
+    const stored = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
+    const g = isMask ? load<V>(classAt<V>(t, v, c, C, ilv, tps)) : one<V>(classMask<V>(l, c));
+    const at = out + <usize>c * sizeof<V>();
+    if (act == ACT_SIGMOID) {
+      // z < 0: p = 1 − |z|, else p = |z|; σ' = |z|(1 − |z|)
+      const small = abs<V>(stored);
+      const big = sub<V>(splat<V>(1), small);
+      const p = mode == MODE_SOFT || mode == MODE_SQUARED ? choose<V>(gtMask<V>(splat<V>(0), stored), big, small) : small;
+      store<V>(at, mul<V>(slope<V>(p, g, coef, c, mode), mul<V>(small, big)));
+    } else if (act == ACT_SOFTMAX) {
+      const r = slope<V>(stored, g, coef, c, mode);
+      store<V>(rs + <usize>c * sizeof<V>(), r);
+      s = add<V>(s, mul<V>(stored, r));
+      if (ce) s = sub<V>(s, mul<V>(coefOf<V>(coef, c, COEF_U), g));
+    } else {
+      store<V>(at, slope<V>(stored, g, coef, c, mode));
+    }
+  }
+  if (act != ACT_SOFTMAX) return;
+  // every class but the dominant one, and minus their sum for the dominant one
+  let others = splat<V>(0);
+  for (let c = 0; c < C; c++) {
+    const p = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
+    let dx = mul<V>(p, sub<V>(load<V>(rs + <usize>c * sizeof<V>()), s));
+    if (ce) {
+      const g = isMask ? load<V>(classAt<V>(t, v, c, C, ilv, tps)) : one<V>(classMask<V>(l, c));
+      dx = sub<V>(dx, mul<V>(coefOf<V>(coef, c, COEF_U), g));
+    }
+    store<V>(out + <usize>c * sizeof<V>(), dx);
+    others = add<V>(others, drop<V>(dx, gtMask<V>(p, splat<V>(0.5))));
+  }
+  const minusOthers = sub<V>(splat<V>(0), others);
+  for (let c = 0; c < C; c++) {
+    const p = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
+    const at = out + <usize>c * sizeof<V>();
+    store<V>(at, choose<V>(gtMask<V>(p, splat<V>(0.5)), minusOthers, load<V>(at)));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gradientRange<V, T>(
+  keepPtr: usize, kps: usize, t: usize, tps: usize, v0: i32, v1: i32, C: i32, ilv: bool, act: i32, tkind: i32,
+  mode: i32, ce: bool, coef: usize, dst: usize, dps: usize, tmp: usize,
+): void {
+  const W = width<V>();
+  const rs = tmp;
+  const out = tmp + (<usize>C << 4);
+  for (let v = v0; v + W <= v1; v += W) {
+    groupGradient<V, T>(keepPtr, kps, t, tps, v, C, ilv, act, tkind, mode, ce, coef, rs, out);
+    // each group's output covers exactly its input, so dst may be keepPtr
+    if (ilv && isVector<V>()) toChannelsLast(out, C, dst + (<usize>(v * C) << 2));
+    else for (let c = 0; c < C; c++) store<V>(classAt<V>(dst, v, c, C, ilv, dps), load<V>(out + <usize>c * sizeof<V>()));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gradientOf<T>(
+  keepPtr: usize, kps: usize, t: usize, tps: usize, nv: i32, C: i32, ilv: bool, act: i32, tkind: i32,
+  mode: i32, ce: bool, coef: usize, dst: usize, dps: usize, tmp: usize,
+): void {
+  const main = ASC_FEATURE_SIMD ? nv & ~3 : 0;
+  if (ASC_FEATURE_SIMD) gradientRange<v128, T>(keepPtr, kps, t, tps, 0, main, C, ilv, act, tkind, mode, ce, coef, dst, dps, tmp);
+  gradientRange<f32, T>(keepPtr, kps, t, tps, main, nv, C, ilv, act, tkind, mode, ce, coef, dst, dps, tmp);
+}
+
+// @ts-ignore: decorator
+@inline function gradientAct<T>(
+  keepPtr: usize, kps: usize, t: usize, tps: usize, nv: i32, C: i32, ilv: bool, act: i32, tkind: i32,
+  mode: i32, ce: bool, coef: usize, dst: usize, dps: usize, tmp: usize,
+): void {
+  // one specialised loop per (activation, mode, common class count)
+  if (act == ACT_SOFTMAX) {
+    if (ce) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
+    else if (mode != 0) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, mode, false, coef, dst, dps, tmp);
+    else if (C == 2) gradientOf<T>(keepPtr, kps, t, tps, nv, 2, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);
+    else if (C == 3) gradientOf<T>(keepPtr, kps, t, tps, nv, 3, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);
+    else if (C == 4) gradientOf<T>(keepPtr, kps, t, tps, nv, 4, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);
+    else gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);
+  } else if (act == ACT_SIGMOID) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SIGMOID, tkind, mode, false, coef, dst, dps, tmp);
+  else gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, 0, tkind, mode, false, coef, dst, dps, tmp);
+}
+
+/**
+ * Pass 2 for a chunk of nv voxels × C classes: reads what pass 1 left at `keepPtr`
+ * (planar groups, plane stride kps when !ilv) and writes dL/dx over it in the
+ * prediction's layout. t: the target (a mask in planar groups with plane stride
+ * tps, or nv labels of kind tkind); coef: COEFS floats per class (a, b, k, h, u);
+ * dst: where dL/dx goes, in the prediction's layout (plane stride dps; it may
+ * be keepPtr: each group's output covers exactly its input); tmp: scratch for
+ * 2·C vectors. Pointers in bytes, strides in floats.
+ */
+export function gradient(
+  keepPtr: usize, kps: i32, t: usize, tps: i32, nv: i32, C: i32, ilv: i32, act: i32, tkind: i32,
+  mode: i32, ce: i32, coef: usize, dst: usize, dstPs: i32, tmp: usize,
+): void {
+  const k = <usize>kps, s = <usize>tps, il = ilv != 0, withCe = ce != 0, dps = <usize>dstPs;
+  if (tkind == TARGET_MASK) gradientAct<f32>(keepPtr, k, t, s, nv, C, il, act, TARGET_MASK, mode, withCe, coef, dst, dps, tmp);
+  else if (tkind == LABEL_U8) gradientAct<u8>(keepPtr, k, t, s, nv, C, il, act, LABEL_U8, mode, withCe, coef, dst, dps, tmp);
+  else if (tkind == LABEL_U16) gradientAct<u16>(keepPtr, k, t, s, nv, C, il, act, LABEL_U16, mode, withCe, coef, dst, dps, tmp);
+  else if (tkind == LABEL_I32) gradientAct<i32>(keepPtr, k, t, s, nv, C, il, act, LABEL_I32, mode, withCe, coef, dst, dps, tmp);
+  else if (tkind == LABEL_F32) gradientAct<f32>(keepPtr, k, t, s, nv, C, il, act, LABEL_F32, mode, withCe, coef, dst, dps, tmp);
+}
