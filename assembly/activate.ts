@@ -23,18 +23,13 @@
 // Sigmoid, elementwise from e = e^−|x|: p = σ(x), its complement σ(−x), and
 // for pass 2 z = ±σ(−|x|), the smaller of the two with the sign telling which
 // (negative: p is the larger), so that σ'(x) = |z|(1 − |z|) keeps its digits.
+import { classAt } from "./blocks";
 import { add, choose, classMask, div, drop, gtMask, hsum, keep, labelsAt, mul, pmax, splat, sub, width } from "./lanes";
-import { toPlanar } from "./layout";
+import { classOf, toPlanar } from "./layout";
 import { expNonPositive, ln1p, negAbs } from "./math";
-import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8, TARGET_MASK } from "./codes";
-
-/** Address of class c's vector (W lanes) in the group starting at voxel v0. */
-// @ts-ignore: decorator
-@inline export function classAt<V>(base: usize, v0: i32, c: i32, C: i32, ilv: bool, ps: usize): usize {
-  const W = width<V>();
-  if (ilv) return base + (<usize>(v0 * C + c * W) << 2);
-  return base + ((<usize>v0 + <usize>c * ps) << 2);
-}
+import {
+  ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8, TARGET_MASK,
+} from "./codes";
 
 /** Loads the C class vectors of the input group at v0 into planar vectors at `dst` (16 bytes apart). */
 // @ts-ignore: decorator
@@ -157,6 +152,107 @@ import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, LABEL_F32, LABEL_I32, LABEL_U16, LA
       store<V>(nll + o, mask ? lse : sub<V>(lse, load<V>(nll + o)));
     }
   }
+}
+
+/**
+ * Softmax of voxels [v0, v1) for C ≤ 4, in registers: the same results as the
+ * three passes below (shiftRange, expInPlace, normaliseRange) in one loop.
+ */
+// @ts-ignore: decorator
+@inline function softmaxSmall<V, T>(
+  x: usize, xps: usize, v0: i32, v1: i32, C: i32, ilv: bool, keepPtr: usize, kps: usize,
+  labels: usize, voxel: usize, lab32: usize, comp: usize, cps: usize, nll: usize, dcopy: usize, ce: bool, mask: bool,
+): f64 {
+  const W = width<V>();
+  const zero = splat<V>(0);
+  let check = zero;
+  for (let v = v0; v + W <= v1; v += W) {
+    let x0: V, x1: V, x2: V, x3: V;
+    if (isVector<V>() && ilv) {
+      const src = x + (<usize>(v * C) << 2);
+      const a = v128.load(src);
+      const b = C > 1 ? v128.load(src, 16) : a;
+      const c = C > 2 ? v128.load(src, 32) : a;
+      const d = C > 3 ? v128.load(src, 48) : a;
+      // @ts-ignore: V is v128 here
+      x0 = <V>classOf(a, b, c, d, C, 0);
+      // @ts-ignore: V is v128 here
+      x1 = <V>classOf(a, b, c, d, C, 1);
+      // @ts-ignore: V is v128 here
+      x2 = C > 2 ? <V>classOf(a, b, c, d, C, 2) : zero;
+      // @ts-ignore: V is v128 here
+      x3 = C > 3 ? <V>classOf(a, b, c, d, C, 3) : zero;
+    } else {
+      x0 = load<V>(classAt<V>(x, v, 0, C, ilv, xps));
+      x1 = load<V>(classAt<V>(x, v, 1, C, ilv, xps));
+      x2 = C > 2 ? load<V>(classAt<V>(x, v, 2, C, ilv, xps)) : zero;
+      x3 = C > 3 ? load<V>(classAt<V>(x, v, 3, C, ilv, xps)) : zero;
+    }
+    let m = pmax<V>(x0, x1);
+    if (C > 2) m = pmax<V>(m, x2);
+    if (C > 3) m = pmax<V>(m, x3);
+    const d0 = sub<V>(x0, m);
+    const d1 = sub<V>(x1, m);
+    const d2 = C > 2 ? sub<V>(x2, m) : zero;
+    const d3 = C > 3 ? sub<V>(x3, m) : zero;
+    check = add<V>(check, add<V>(add<V>(d0, d1), add<V>(d2, d3)));
+    const e0 = expNonPositive<V>(d0);
+    const e1 = expNonPositive<V>(d1);
+    const e2 = C > 2 ? expNonPositive<V>(d2) : zero;
+    const e3 = C > 3 ? expNonPositive<V>(d3) : zero;
+    const total = add<V>(add<V>(e0, e1), add<V>(e2, e3));
+    const r = div<V>(splat<V>(1), total);
+    const p0 = mul<V>(e0, r);
+    const p1 = mul<V>(e1, r);
+    const p2 = mul<V>(e2, r);
+    const p3 = mul<V>(e3, r);
+    store<V>(classAt<V>(keepPtr, v, 0, C, ilv, kps), p0);
+    store<V>(classAt<V>(keepPtr, v, 1, C, ilv, kps), p1);
+    if (C > 2) store<V>(classAt<V>(keepPtr, v, 2, C, ilv, kps), p2);
+    if (C > 3) store<V>(classAt<V>(keepPtr, v, 3, C, ilv, kps), p3);
+    const o = <usize>v << 2;
+    const l = mask ? zero : labelsAt<V, T>(labels + <usize>v * sizeof<T>());
+    if (mask) {
+      // Q, the mass outside the dominant class (p > 1/2): 1 − p of that class, exactly
+      const h = splat<V>(0.5);
+      const q0 = gtMask<V>(p0, h), q1 = gtMask<V>(p1, h), q2 = gtMask<V>(p2, h), q3 = gtMask<V>(p3, h);
+      const Q = add<V>(add<V>(drop<V>(p0, q0), drop<V>(p1, q1)), add<V>(drop<V>(p2, q2), drop<V>(p3, q3)));
+      const one = splat<V>(1);
+      store<V>(classAt<V>(comp, v, 0, C, ilv, cps), choose<V>(q0, Q, sub<V>(one, p0)));
+      store<V>(classAt<V>(comp, v, 1, C, ilv, cps), choose<V>(q1, Q, sub<V>(one, p1)));
+      if (C > 2) store<V>(classAt<V>(comp, v, 2, C, ilv, cps), choose<V>(q2, Q, sub<V>(one, p2)));
+      if (C > 3) store<V>(classAt<V>(comp, v, 3, C, ilv, cps), choose<V>(q3, Q, sub<V>(one, p3)));
+    } else {
+      // O, the mass outside the label: 1 − p of the label's class, exactly
+      let O = add<V>(drop<V>(p0, classMask<V>(l, 0)), drop<V>(p1, classMask<V>(l, 1)));
+      if (C > 2) O = add<V>(O, drop<V>(p2, classMask<V>(l, 2)));
+      if (C > 3) O = add<V>(O, drop<V>(p3, classMask<V>(l, 3)));
+      store<V>(voxel + o, O);
+      store<V>(lab32 + o, l);
+    }
+    if (ce) {
+      // ln Σe = ln(1 + others): see normaliseRange
+      const one = splat<V>(1);
+      const below = add<V>(
+        add<V>(keep<V>(e0, gtMask<V>(one, e0)), keep<V>(e1, gtMask<V>(one, e1))),
+        add<V>(keep<V>(e2, gtMask<V>(one, e2)), keep<V>(e3, gtMask<V>(one, e3))),
+      );
+      const lse = ln1p<V>(choose<V>(gtMask<V>(splat<V>(2), total), below, sub<V>(total, one)));
+      if (mask) {
+        store<V>(nll + o, lse);
+        store<V>(classAt<V>(dcopy, v, 0, C, ilv, cps), d0);
+        store<V>(classAt<V>(dcopy, v, 1, C, ilv, cps), d1);
+        if (C > 2) store<V>(classAt<V>(dcopy, v, 2, C, ilv, cps), d2);
+        if (C > 3) store<V>(classAt<V>(dcopy, v, 3, C, ilv, cps), d3);
+      } else {
+        let dl = add<V>(keep<V>(d0, classMask<V>(l, 0)), keep<V>(d1, classMask<V>(l, 1)));
+        if (C > 2) dl = add<V>(dl, keep<V>(d2, classMask<V>(l, 2)));
+        if (C > 3) dl = add<V>(dl, keep<V>(d3, classMask<V>(l, 3)));
+        store<V>(nll + o, sub<V>(lse, dl));
+      }
+    }
+  }
+  return hsum<V>(check);
 }
 
 /**
@@ -284,20 +380,20 @@ function softmaxOf<T, E>(
   const mask = isReference<T>();
   // one specialised copy per common class count, so that the class loops are unrolled constants
   if (mask) {
-    if (C == 2) return softmaxC<f32>(x, ilv, xps, nv, 2, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
-    if (C == 3) return softmaxC<f32>(x, ilv, xps, nv, 3, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
-    if (C == 4) return softmaxC<f32>(x, ilv, xps, nv, 4, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
-    return softmaxC<f32>(x, ilv, xps, nv, C, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    if (C == 2) return softmaxC<f32>(x, ilv, xps, nv, 2, true, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    if (C == 3) return softmaxC<f32>(x, ilv, xps, nv, 3, true, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    if (C == 4) return softmaxC<f32>(x, ilv, xps, nv, 4, true, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+    return softmaxC<f32>(x, ilv, xps, nv, C, false, ce, true, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
   }
-  if (C == 2) return softmaxC<T>(x, ilv, xps, nv, 2, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
-  if (C == 3) return softmaxC<T>(x, ilv, xps, nv, 3, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
-  if (C == 4) return softmaxC<T>(x, ilv, xps, nv, 4, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
-  return softmaxC<T>(x, ilv, xps, nv, C, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (C == 2) return softmaxC<T>(x, ilv, xps, nv, 2, true, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (C == 3) return softmaxC<T>(x, ilv, xps, nv, 3, true, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  if (C == 4) return softmaxC<T>(x, ilv, xps, nv, 4, true, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
+  return softmaxC<T>(x, ilv, xps, nv, C, false, ce, false, out, ops, comp, voxel, labels, lab32, nll, dcopy, sps, tmp);
 }
 
 // @ts-ignore: decorator
 @inline function softmaxC<T>(
-  x: usize, ilv: i32, xps: i32, nv: i32, C: i32, ce: bool, mask: bool,
+  x: usize, ilv: i32, xps: i32, nv: i32, C: i32, small: bool, ce: bool, mask: bool,
   out: usize, ops: i32, comp: usize, voxel: usize, labels: usize, lab32: usize, nll: usize, dcopy: usize, sps: i32, tmp: usize,
 ): f64 {
   const il = ilv != 0;
@@ -306,6 +402,10 @@ function softmaxOf<T, E>(
   const os = <usize>ops;
   const ds = <usize>sps;
   let check: f64 = 0;
+  if (small) {
+    if (ASC_FEATURE_SIMD) check = softmaxSmall<v128, T>(x, xs, 0, main, C, il, out, os, labels, voxel, lab32, comp, ds, nll, dcopy, ce, mask);
+    return check + softmaxSmall<f32, T>(x, xs, main, nv, C, il, out, os, labels, voxel, lab32, comp, ds, nll, dcopy, ce, mask);
+  }
   if (ASC_FEATURE_SIMD) check = shiftRange<v128, T>(x, xs, 0, main, C, il, out, os, labels, nll, dcopy, ds, ce, mask, tmp);
   check += shiftRange<f32, T>(x, xs, main, nv, C, il, out, os, labels, nll, dcopy, ds, ce, mask, tmp);
   if (il) expInPlace(out, nv * C);

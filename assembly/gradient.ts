@@ -17,11 +17,11 @@
 // classes' — softmax gradients sum to zero over the classes — which are exact.
 import {
   ACT_SIGMOID, ACT_SOFTMAX, COEF_A, COEF_B, COEF_H, COEF_K, COEF_U, COEFS, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8,
-  MODE_SOFT, MODE_SQUARED, TARGET_MASK,
+  MODE_HARD, MODE_SOFT, MODE_SQUARED, TARGET_MASK,
 } from "./codes";
-import { classAt } from "./activate";
+import { classAt } from "./blocks";
 import { abs, add, choose, classMask, drop, gtMask, keep, labelsAt, loadSplat, lt1, mul, one, splat, sub, width } from "./lanes";
-import { toChannelsLast } from "./layout";
+import { storeChannelsLast, toChannelsLast } from "./layout";
 
 /** Coefficient `field` of class c, in every lane. */
 // @ts-ignore: decorator
@@ -40,6 +40,19 @@ import { toChannelsLast } from "./layout";
   r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_B), g));
   if (mode == MODE_SQUARED) r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_K), sub<V>(p, g)));
   return r;
+}
+
+/** x·g for a mask value g, or x where the label mask g is set. */
+// @ts-ignore: decorator
+@inline function times<V>(x: V, g: V, isMask: bool): V {
+  return isMask ? mul<V>(x, g) : keep<V>(x, g);
+}
+
+/** slope() with g a mask value, or a label mask (then the hard slope is a + b where the label is the class). */
+// @ts-ignore: decorator
+@inline function slopeOf<V>(p: V, g: V, coef: usize, c: i32, mode: i32, isMask: bool): V {
+  if (isMask || mode != MODE_HARD) return slope<V>(p, isMask ? g : one<V>(g), coef, c, mode);
+  return add<V>(coefOf<V>(coef, c, COEF_A), keep<V>(coefOf<V>(coef, c, COEF_B), g));
 }
 
 /** The gradient of the W voxels at v, all classes, into the C vectors at `out` (16 bytes apart in SIMD). */
@@ -91,6 +104,69 @@ import { toChannelsLast } from "./layout";
   }
 }
 
+/**
+ * The softmax gradient of the W voxels at v for C ≤ 4, in registers: what
+ * groupGradient computes, written to `dst` in the prediction's layout.
+ */
+// @ts-ignore: decorator
+@inline function softmaxGroupSmall<V, T>(
+  keepPtr: usize, kps: usize, t: usize, tps: usize, v: i32, C: i32, ilv: bool, tkind: i32,
+  mode: i32, ce: bool, coef: usize, dst: usize, dps: usize,
+): void {
+  const zero = splat<V>(0);
+  const isMask = tkind == TARGET_MASK;
+  const p0 = load<V>(classAt<V>(keepPtr, v, 0, C, ilv, kps));
+  const p1 = load<V>(classAt<V>(keepPtr, v, 1, C, ilv, kps));
+  const p2 = C > 2 ? load<V>(classAt<V>(keepPtr, v, 2, C, ilv, kps)) : zero;
+  const p3 = C > 3 ? load<V>(classAt<V>(keepPtr, v, 3, C, ilv, kps)) : zero;
+  // g: the mask's value, or for labels the class mask (SIMD: all ones where the label is the class)
+  let g0: V, g1: V, g2: V, g3: V;
+  if (isMask) {
+    g0 = load<V>(classAt<V>(t, v, 0, C, ilv, tps));
+    g1 = load<V>(classAt<V>(t, v, 1, C, ilv, tps));
+    g2 = C > 2 ? load<V>(classAt<V>(t, v, 2, C, ilv, tps)) : zero;
+    g3 = C > 3 ? load<V>(classAt<V>(t, v, 3, C, ilv, tps)) : zero;
+  } else {
+    const l = labelsAt<V, T>(t + <usize>v * sizeof<T>());
+    g0 = classMask<V>(l, 0);
+    g1 = classMask<V>(l, 1);
+    g2 = C > 2 ? classMask<V>(l, 2) : zero;
+    g3 = C > 3 ? classMask<V>(l, 3) : zero;
+  }
+  const r0 = slopeOf<V>(p0, g0, coef, 0, mode, isMask);
+  const r1 = slopeOf<V>(p1, g1, coef, 1, mode, isMask);
+  const r2 = C > 2 ? slopeOf<V>(p2, g2, coef, 2, mode, isMask) : zero;
+  const r3 = C > 3 ? slopeOf<V>(p3, g3, coef, 3, mode, isMask) : zero;
+  let s = add<V>(add<V>(mul<V>(p0, r0), mul<V>(p1, r1)), add<V>(mul<V>(p2, r2), mul<V>(p3, r3)));
+  // the cross-entropy's u·g, subtracted from s and from each class's gradient
+  const u0 = ce ? times<V>(coefOf<V>(coef, 0, COEF_U), g0, isMask) : zero;
+  const u1 = ce ? times<V>(coefOf<V>(coef, 1, COEF_U), g1, isMask) : zero;
+  const u2 = ce && C > 2 ? times<V>(coefOf<V>(coef, 2, COEF_U), g2, isMask) : zero;
+  const u3 = ce && C > 3 ? times<V>(coefOf<V>(coef, 3, COEF_U), g3, isMask) : zero;
+  if (ce) s = sub<V>(s, add<V>(add<V>(u0, u1), add<V>(u2, u3)));
+  // every class but the dominant one (p > 1/2), and minus their sum for the dominant one
+  const h = splat<V>(0.5);
+  const m0 = gtMask<V>(p0, h), m1 = gtMask<V>(p1, h), m2 = gtMask<V>(p2, h), m3 = gtMask<V>(p3, h);
+  const f0 = drop<V>(sub<V>(mul<V>(p0, sub<V>(r0, s)), u0), m0);
+  const f1 = drop<V>(sub<V>(mul<V>(p1, sub<V>(r1, s)), u1), m1);
+  const f2 = C > 2 ? drop<V>(sub<V>(mul<V>(p2, sub<V>(r2, s)), u2), m2) : zero;
+  const f3 = C > 3 ? drop<V>(sub<V>(mul<V>(p3, sub<V>(r3, s)), u3), m3) : zero;
+  const minusOthers = sub<V>(zero, add<V>(add<V>(f0, f1), add<V>(f2, f3)));
+  const o0 = add<V>(f0, keep<V>(minusOthers, m0));
+  const o1 = add<V>(f1, keep<V>(minusOthers, m1));
+  const o2 = add<V>(f2, keep<V>(minusOthers, m2));
+  const o3 = add<V>(f3, keep<V>(minusOthers, m3));
+  if (isVector<V>() && ilv) {
+    // @ts-ignore: V is v128 here
+    storeChannelsLast(<v128>o0, <v128>o1, <v128>o2, <v128>o3, C, dst + (<usize>(v * C) << 2));
+  } else {
+    store<V>(classAt<V>(dst, v, 0, C, ilv, dps), o0);
+    store<V>(classAt<V>(dst, v, 1, C, ilv, dps), o1);
+    if (C > 2) store<V>(classAt<V>(dst, v, 2, C, ilv, dps), o2);
+    if (C > 3) store<V>(classAt<V>(dst, v, 3, C, ilv, dps), o3);
+  }
+}
+
 // @ts-ignore: decorator
 @inline function gradientRange<V, T>(
   keepPtr: usize, kps: usize, t: usize, tps: usize, v0: i32, v1: i32, C: i32, ilv: bool, act: i32, tkind: i32,
@@ -99,6 +175,10 @@ import { toChannelsLast } from "./layout";
   const W = width<V>();
   const rs = tmp;
   const out = tmp + (<usize>C << 4);
+  if (act == ACT_SOFTMAX && C <= 4) {
+    for (let v = v0; v + W <= v1; v += W) softmaxGroupSmall<V, T>(keepPtr, kps, t, tps, v, C, ilv, tkind, mode, ce, coef, dst, dps);
+    return;
+  }
   for (let v = v0; v + W <= v1; v += W) {
     groupGradient<V, T>(keepPtr, kps, t, tps, v, C, ilv, act, tkind, mode, ce, coef, rs, out);
     // each group's output covers exactly its input, so dst may be keepPtr
@@ -117,15 +197,19 @@ import { toChannelsLast } from "./layout";
   gradientRange<f32, T>(keepPtr, kps, t, tps, main, nv, C, ilv, act, tkind, mode, ce, coef, dst, dps, tmp);
 }
 
-// @ts-ignore: decorator
-@inline function gradientAct<T>(
+// one wasm function per label type: smaller functions, which Binaryen optimises much faster
+function gradientAct<T>(
   keepPtr: usize, kps: usize, t: usize, tps: usize, nv: i32, C: i32, ilv: bool, act: i32, tkind: i32,
   mode: i32, ce: bool, coef: usize, dst: usize, dps: usize, tmp: usize,
 ): void {
   // one specialised loop per (activation, mode, common class count)
   if (act == ACT_SOFTMAX) {
-    if (ce) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
-    else if (mode != 0) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, mode, false, coef, dst, dps, tmp);
+    if (ce) {
+      if (C == 2) gradientOf<T>(keepPtr, kps, t, tps, nv, 2, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
+      else if (C == 3) gradientOf<T>(keepPtr, kps, t, tps, nv, 3, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
+      else if (C == 4) gradientOf<T>(keepPtr, kps, t, tps, nv, 4, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
+      else gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
+    } else if (mode != 0) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, mode, false, coef, dst, dps, tmp);
     else if (C == 2) gradientOf<T>(keepPtr, kps, t, tps, nv, 2, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);
     else if (C == 3) gradientOf<T>(keepPtr, kps, t, tps, nv, 3, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);
     else if (C == 4) gradientOf<T>(keepPtr, kps, t, tps, nv, 4, ilv, ACT_SOFTMAX, tkind, 0, false, coef, dst, dps, tmp);

@@ -13,47 +13,39 @@
 // Each term is non-negative for p, g ∈ [0, 1], so compensated summation gives a
 // relative error bounded independently of n:
 //   - a term is rounded at most twice: ≤ 2u;
-//   - a mini-block of 8 vectors is added pairwise in float32: ≤ 3u;
-//   - mini-block sums enter a Kahan sum per lane: ≤ 2u + O(m·u²), m ≤ 2^12 per call;
+//   - a block of 4 vectors is added in order in float32: ≤ 3u;
+//   - block sums enter a Kahan sum per lane: ≤ 2u + O(m·u²), m ≤ 2^12 per call;
 //   - lane totals are widened to float64 and added to the caller's block.
-// So |error| ≤ 7u·(true sum) + tiny, with u = 2^-24. The mini-block makes
-// Kahan's dependency chain 8× shorter and amortises its four operations.
+// So |error| ≤ 7u·(true sum) + tiny, with u = 2^-24. The block makes Kahan's
+// dependency chain 4× shorter and amortises its four operations; the inputs
+// are walked with pointers, one stream per input, so that the loop is loads
+// and arithmetic with no address computation.
 //
 // Label maps are compared with the class id; the 0/1 target then selects terms
 // with bitwise ops, so tp, fp and the count have exact terms. `count` is exact
 // (integer lanes in SIMD, whole floats below 2^24 in scalar), so labels that
 // match no class — out of range, negative, fractional, NaN — show up for free:
 // the counts over all classes fall short of the voxel count.
-import { classAt } from "./activate";
+import { addTo, blockOf, classAt, LANES } from "./blocks";
 import {
   COMP_ELEMENTS, COMP_NONE, COMP_OUTSIDE_LABEL, LABEL_F32, LABEL_I32, LABEL_LANES, LABEL_U16, LABEL_U8,
   MODE_HARD, MODE_SOFT, MODE_SQUARED, STAT_CE, STAT_COUNT, STAT_FN, STAT_FP, STAT_SE, STAT_TP, STATS, TARGET_MASK,
 } from "./codes";
 import { add, choose, classMask, countIn, countLane, drop, gtMask, keep, labelMask, lane, mul, pmax, pmin, splat, sub, width } from "./lanes";
 
-/** Lanes of the output block: the build's, whatever V a loop runs on. */
-const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
-
-/** What the kernel reads for a chunk (pointers in bytes, plane strides in floats), as inlined constants of one call. */
+/** The target of class c: the mask value, or the label mask. */
 // @ts-ignore: decorator
-@inline function pAt<V>(p: usize, pps: usize, v: i32, c: i32, C: i32, ilv: bool): V {
-  return load<V>(classAt<V>(p, v, c, C, ilv, pps));
+@inline function targetOf<V, T>(t: usize, c: i32, tkind: i32): V {
+  if (tkind == TARGET_MASK) return load<V>(t);
+  if (tkind == LABEL_LANES) return classMask<V>(load<V>(t), c);
+  return labelMask<V, T>(t, c);
 }
 
-/** The target of class c for the W voxels at v: the mask value, or the label mask. */
+/** 1 − p, exact where it matters (see activate.ts). */
 // @ts-ignore: decorator
-@inline function targetAt<V, T>(t: usize, tps: usize, v: i32, c: i32, C: i32, ilv: bool, tkind: i32): V {
-  if (tkind == TARGET_MASK) return load<V>(classAt<V>(t, v, c, C, ilv, tps));
-  if (tkind == LABEL_LANES) return classMask<V>(load<V>(t + (<usize>v << 2)), c);
-  return labelMask<V, T>(t + <usize>v * sizeof<T>(), c);
-}
-
-/** 1 − p for the W voxels at v, exact where it matters (see activate.ts). */
-// @ts-ignore: decorator
-@inline function compAt<V>(p: V, comp: usize, cps: usize, v: i32, c: i32, C: i32, ilv: bool, ckind: i32): V {
+@inline function compOf<V>(p: V, comp: usize, ckind: i32): V {
   if (ckind == COMP_NONE) return sub<V>(splat<V>(1), p);
-  if (ckind == COMP_ELEMENTS) return load<V>(classAt<V>(comp, v, c, C, ilv, cps));
-  return load<V>(comp + (<usize>v << 2)); // O, outside the label: only used under the label's mask
+  return load<V>(comp); // an element plane, or O (outside the label: only used under the label's mask)
 }
 
 /**
@@ -67,83 +59,44 @@ const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
   return choose<V>(gtMask<V>(g, splat<V>(0.5)), sub<V>(comp, sub<V>(splat<V>(1), g)), sub<V>(g, p));
 }
 
-/**
- * The term of statistic k for the W voxels at v (class c), from p and g (loaded
- * once per mini-block) and what else k needs (loaded here).
- */
+/** The term of statistic k for one vector, from p, g and 1 − p (q). */
 // @ts-ignore: decorator
-@inline function term<V>(
-  k: i32, p: V, g: V, v: i32, c: i32, C: i32, ilv: bool, tkind: i32, mode: i32,
-  comp: usize, cps: usize, ckind: i32, nll: usize, d: usize,
-): V {
-  const isMask = tkind == TARGET_MASK;
-  if (k == STAT_CE) {
-    const o = <usize>v << 2;
-    if (!isMask) return keep<V>(load<V>(nll + o), g);
-    // −ln p = ln Σe − d
-    return mul<V>(g, sub<V>(load<V>(nll + o), load<V>(classAt<V>(d, v, c, C, ilv, cps))));
+@inline function term<V>(k: i32, p: V, g: V, q: V, isMask: bool, mode: i32, ckind: i32): V {
+  if (!isMask) {
+    // labels: 0/1 targets select terms (the soft formulation equals the hard one)
+    if (k == STAT_TP) return keep<V>(p, g);
+    if (k == STAT_FP) return drop<V>(p, g);
+    if (k == STAT_FN) return keep<V>(q, g);
+    const d = add<V>(keep<V>(q, g), drop<V>(p, g)); // |p − g|
+    return mul<V>(d, d);
   }
-  if (k == STAT_TP) {
-    if (!isMask) return keep<V>(p, g);
-    return mode == MODE_SOFT ? pmin<V>(p, g) : mul<V>(p, g);
+  if (k == STAT_SE) {
+    const d = gMinusP<V>(p, g, q, true, ckind);
+    return mul<V>(d, d);
   }
-  if (k == STAT_FP) {
-    if (!isMask) return drop<V>(p, g);
+  if (mode == MODE_SOFT) {
+    if (k == STAT_TP) return pmin<V>(p, g);
     // pmax keeps a NaN in its first argument, so NaN input reaches fp and fn
-    return mode == MODE_SOFT ? pmax<V>(sub<V>(p, g), splat<V>(0)) : mul<V>(p, sub<V>(splat<V>(1), g));
+    if (k == STAT_FP) return pmax<V>(sub<V>(p, g), splat<V>(0));
+    return pmax<V>(gMinusP<V>(p, g, q, true, ckind), splat<V>(0));
   }
-  const q = compAt<V>(p, comp, cps, v, c, C, ilv, ckind);
-  if (k == STAT_FN) {
-    if (!isMask) return keep<V>(q, g);
-    return mode == MODE_SOFT ? pmax<V>(gMinusP<V>(p, g, q, true, ckind), splat<V>(0)) : mul<V>(q, g);
-  }
-  const diff = gMinusP<V>(p, g, q, isMask, ckind); // STAT_SE
-  return mul<V>(diff, diff);
+  if (k == STAT_TP) return mul<V>(p, g);
+  if (k == STAT_FP) return mul<V>(p, sub<V>(splat<V>(1), g));
+  return mul<V>(q, g);
 }
 
-/** Byte offset of stat k, lane j in a class's output block (float64[STATS][LANES]). */
+/** The cross-entropy term: g·(ln Σe − d) for a mask, −ln p of the label for labels. */
 // @ts-ignore: decorator
-@inline function slot(out: usize, k: i32, j: i32): usize {
-  return out + (<usize>(k * LANES + j) << 3);
-}
-
-// @ts-ignore: decorator
-@inline function addTo(out: usize, k: i32, j: i32, x: f64): void {
-  store<f64>(slot(out, k, j), load<f64>(slot(out, k, j)) + x);
-}
-
-// @ts-ignore: decorator
-@inline function sum4<V>(a: V, b: V, c: V, d: V): V {
-  return add<V>(add<V>(a, b), add<V>(c, d));
-}
-
-/** Pairwise sum of statistic k's terms over the mini-block of 8 vectors starting at voxel v. */
-// @ts-ignore: decorator
-@inline function mini<V>(
-  k: i32, p0: V, p1: V, p2: V, p3: V, p4: V, p5: V, p6: V, p7: V, g0: V, g1: V, g2: V, g3: V, g4: V, g5: V, g6: V, g7: V,
-  v: i32, c: i32, C: i32, ilv: bool, tkind: i32, mode: i32, comp: usize, cps: usize, ckind: i32, nll: usize, d: usize,
-): V {
-  const W = width<V>();
-  return add<V>(
-    sum4<V>(
-      term<V>(k, p0, g0, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-      term<V>(k, p1, g1, v + W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-      term<V>(k, p2, g2, v + 2 * W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-      term<V>(k, p3, g3, v + 3 * W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-    ),
-    sum4<V>(
-      term<V>(k, p4, g4, v + 4 * W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-      term<V>(k, p5, g5, v + 5 * W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-      term<V>(k, p6, g6, v + 6 * W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-      term<V>(k, p7, g7, v + 7 * W, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d),
-    ),
-  );
+@inline function ceTerm<V>(g: V, nll: usize, d: usize, isMask: bool): V {
+  if (!isMask) return keep<V>(load<V>(nll), g);
+  return mul<V>(g, sub<V>(load<V>(nll), load<V>(d)));
 }
 
 /**
  * Adds class c's statistics over the groups of W voxels in [v0, v1) to its block
- * at `out`: mini-blocks of 8 vectors, then (fewer than 8 left) vector by vector
- * in float64. Lane j only ever sees voxels ≡ j (mod W).
+ * at `out`: blocks of 4 vectors summed in order (≤ 3u), each block then into a
+ * Kahan sum per lane; fewer than 4 vectors left: each term in float64. Lane j
+ * only ever sees voxels ≡ j (mod W).
  */
 // @ts-ignore: decorator
 @inline function accumulate<V, T>(
@@ -151,7 +104,19 @@ const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
   v0: i32, v1: i32, c: i32, C: i32, ilv: bool, tkind: i32, ckind: i32, mode: i32, ce: bool, out: usize,
 ): void {
   const W = width<V>();
-  const labels = tkind != TARGET_MASK;
+  const isMask = tkind == TARGET_MASK;
+  const labels = !isMask;
+  const squared = mode == MODE_SQUARED;
+  // the streams, and how far each moves per vector
+  let pp = classAt<V>(p, v0, c, C, ilv, pps);
+  let tt = isMask ? classAt<V>(t, v0, c, C, ilv, tps) : tkind == LABEL_LANES ? t + (<usize>v0 << 2) : t + <usize>v0 * sizeof<T>();
+  let qq = ckind == COMP_ELEMENTS ? classAt<V>(comp, v0, c, C, ilv, cps) : comp + (<usize>v0 << 2);
+  let nn = nll + (<usize>v0 << 2);
+  let dd = classAt<V>(d, v0, c, C, ilv, cps);
+  const elem: usize = ilv ? <usize>(W * C) << 2 : <usize>W << 2;
+  const voxel: usize = <usize>W << 2;
+  const tStep: usize = isMask ? elem : tkind == LABEL_LANES ? voxel : <usize>W * sizeof<T>();
+  const qStep: usize = ckind == COMP_ELEMENTS ? elem : voxel;
   let tpS = splat<V>(0), tpC = splat<V>(0);
   let fpS = splat<V>(0), fpC = splat<V>(0);
   let fnS = splat<V>(0), fnC = splat<V>(0);
@@ -159,45 +124,45 @@ const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
   let ceS = splat<V>(0), ceC = splat<V>(0);
   let count = splat<V>(0);
   let v = v0;
-  for (; v + 8 * W <= v1; v += 8 * W) {
-    const p0 = pAt<V>(p, pps, v, c, C, ilv), p1 = pAt<V>(p, pps, v + W, c, C, ilv);
-    const p2 = pAt<V>(p, pps, v + 2 * W, c, C, ilv), p3 = pAt<V>(p, pps, v + 3 * W, c, C, ilv);
-    const p4 = pAt<V>(p, pps, v + 4 * W, c, C, ilv), p5 = pAt<V>(p, pps, v + 5 * W, c, C, ilv);
-    const p6 = pAt<V>(p, pps, v + 6 * W, c, C, ilv), p7 = pAt<V>(p, pps, v + 7 * W, c, C, ilv);
-    const g0 = targetAt<V, T>(t, tps, v, c, C, ilv, tkind), g1 = targetAt<V, T>(t, tps, v + W, c, C, ilv, tkind);
-    const g2 = targetAt<V, T>(t, tps, v + 2 * W, c, C, ilv, tkind), g3 = targetAt<V, T>(t, tps, v + 3 * W, c, C, ilv, tkind);
-    const g4 = targetAt<V, T>(t, tps, v + 4 * W, c, C, ilv, tkind), g5 = targetAt<V, T>(t, tps, v + 5 * W, c, C, ilv, tkind);
-    const g6 = targetAt<V, T>(t, tps, v + 6 * W, c, C, ilv, tkind), g7 = targetAt<V, T>(t, tps, v + 7 * W, c, C, ilv, tkind);
-    if (labels) {
-      count = countIn<V>(countIn<V>(countIn<V>(countIn<V>(count, g0), g1), g2), g3);
-      count = countIn<V>(countIn<V>(countIn<V>(countIn<V>(count, g4), g5), g6), g7);
+  for (; v + 4 * W <= v1; v += 4 * W) {
+    let tpB = splat<V>(0), fpB = splat<V>(0), fnB = splat<V>(0), seB = splat<V>(0), ceB = splat<V>(0);
+    for (let j = 0; j < 4; j++) {
+      const pv = load<V>(pp);
+      const g = targetOf<V, T>(tt, c, tkind);
+      const q = ckind == COMP_NONE ? sub<V>(splat<V>(1), pv) : load<V>(qq);
+      tpB = add<V>(tpB, term<V>(STAT_TP, pv, g, q, isMask, mode, ckind));
+      fpB = add<V>(fpB, term<V>(STAT_FP, pv, g, q, isMask, mode, ckind));
+      fnB = add<V>(fnB, term<V>(STAT_FN, pv, g, q, isMask, mode, ckind));
+      if (squared) seB = add<V>(seB, term<V>(STAT_SE, pv, g, q, isMask, mode, ckind));
+      if (ce) ceB = add<V>(ceB, ceTerm<V>(g, nn, dd, isMask));
+      if (labels) count = countIn<V>(count, g);
+      pp += elem;
+      tt += tStep;
+      qq += qStep;
+      nn += voxel;
+      dd += elem;
     }
-    // one pairwise mini-block per statistic, then Kahan: y = x − c; s' = s + y; c = (s' − s) − y
-    let x = mini<V>(STAT_TP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-    let y = sub<V>(x, tpC);
+    // Kahan: y = x − c; s' = s + y; c = (s' − s) − y
+    let y = sub<V>(tpB, tpC);
     let s = add<V>(tpS, y);
     tpC = sub<V>(sub<V>(s, tpS), y);
     tpS = s;
-    x = mini<V>(STAT_FP, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-    y = sub<V>(x, fpC);
+    y = sub<V>(fpB, fpC);
     s = add<V>(fpS, y);
     fpC = sub<V>(sub<V>(s, fpS), y);
     fpS = s;
-    x = mini<V>(STAT_FN, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-    y = sub<V>(x, fnC);
+    y = sub<V>(fnB, fnC);
     s = add<V>(fnS, y);
     fnC = sub<V>(sub<V>(s, fnS), y);
     fnS = s;
-    if (mode == MODE_SQUARED) {
-      x = mini<V>(STAT_SE, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-      y = sub<V>(x, seC);
+    if (squared) {
+      y = sub<V>(seB, seC);
       s = add<V>(seS, y);
       seC = sub<V>(sub<V>(s, seS), y);
       seS = s;
     }
     if (ce) {
-      x = mini<V>(STAT_CE, p0, p1, p2, p3, p4, p5, p6, p7, g0, g1, g2, g3, g4, g5, g6, g7, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-      y = sub<V>(x, ceC);
+      y = sub<V>(ceB, ceC);
       s = add<V>(ceS, y);
       ceC = sub<V>(sub<V>(s, ceS), y);
       ceS = s;
@@ -211,16 +176,17 @@ const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
     addTo(out, STAT_COUNT, j, countLane<V>(count, j));
     addTo(out, STAT_CE, j, lane<V>(ceS, j) - lane<V>(ceC, j));
   }
-  // fewer than a mini-block left: vector by vector, each term added in float64
+  // fewer than a block left: vector by vector, each term added in float64
   for (; v + W <= v1; v += W) {
-    const pv = pAt<V>(p, pps, v, c, C, ilv);
-    const gv = targetAt<V, T>(t, tps, v, c, C, ilv, tkind);
-    const tpT = term<V>(STAT_TP, pv, gv, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-    const fpT = term<V>(STAT_FP, pv, gv, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-    const fnT = term<V>(STAT_FN, pv, gv, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d);
-    const seT = mode == MODE_SQUARED ? term<V>(STAT_SE, pv, gv, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d) : splat<V>(0);
-    const ceT = ce ? term<V>(STAT_CE, pv, gv, v, c, C, ilv, tkind, mode, comp, cps, ckind, nll, d) : splat<V>(0);
-    const n = labels ? countIn<V>(splat<V>(0), gv) : splat<V>(0);
+    const pv = load<V>(pp);
+    const g = targetOf<V, T>(tt, c, tkind);
+    const q = ckind == COMP_NONE ? sub<V>(splat<V>(1), pv) : load<V>(qq);
+    const tpT = term<V>(STAT_TP, pv, g, q, isMask, mode, ckind);
+    const fpT = term<V>(STAT_FP, pv, g, q, isMask, mode, ckind);
+    const fnT = term<V>(STAT_FN, pv, g, q, isMask, mode, ckind);
+    const seT = squared ? term<V>(STAT_SE, pv, g, q, isMask, mode, ckind) : splat<V>(0);
+    const ceT = ce ? ceTerm<V>(g, nn, dd, isMask) : splat<V>(0);
+    const n = labels ? countIn<V>(splat<V>(0), g) : splat<V>(0);
     for (let j = 0; j < W; j++) {
       addTo(out, STAT_TP, j, lane<V>(tpT, j));
       addTo(out, STAT_FP, j, lane<V>(fpT, j));
@@ -229,6 +195,11 @@ const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
       addTo(out, STAT_CE, j, lane<V>(ceT, j));
       addTo(out, STAT_COUNT, j, countLane<V>(n, j));
     }
+    pp += elem;
+    tt += tStep;
+    qq += qStep;
+    nn += voxel;
+    dd += elem;
   }
 }
 
@@ -274,9 +245,8 @@ function statsLoop<T, M, K, E>(
   const ckind = is<K, CompNone>() ? COMP_NONE : is<K, CompElements>() ? COMP_ELEMENTS : COMP_OUTSIDE_LABEL;
   const ce = is<E, WithCe>();
   const main = ASC_FEATURE_SIMD ? nv & ~3 : 0;
-  const block = <usize>(STATS * LANES) << 3;
   for (let c = 0; c < C; c++) {
-    const o = out + <usize>c * block;
+    const o = blockOf(out, c);
     if (isReference<T>()) {
       // the label lanes activate() leaves are i32 in SIMD; the mask is read as floats
       if (ASC_FEATURE_SIMD) accumulate<v128, i32>(p, pps, t, tps, comp, cps, nll, d, 0, main, c, C, ilv, tkind, ckind, mode, ce, o);
