@@ -72,60 +72,74 @@ const C6: f32 = 0.0013780406443402171;
 }
 
 const SQRT2: f32 = 1.41421356;
-const LN2: f32 = 0.693147181;
+// ln 2 split as for exp, so that k·LN2_HI is exact for |k| ≤ 128.
+const LN2_HI_LOG: f32 = 0.693145752; // 0x3f317180
+const LN2_LO_LOG: f32 = 1.42860677e-6; // 0x35bfbe8e
+// ln(1 + f) = 2·atanh(s), s = f/(2 + f): fdlibm's minimax coefficients for
+// R(z) ≈ 2·atanh(s)/s − 1 − z/3·… in z = s², |s| ≤ 0.172.
+const LG1: f32 = 0.666666627; // 0xaaaaaa.0p-24
+const LG2: f32 = 0.400009722; // 0xccce13.0p-25
+const LG3: f32 = 0.284987867; // 0x91e9ee.0p-25
+const LG4: f32 = 0.242790788; // 0xf89e26.0p-26
 
 /**
- * ln u for normal u > 0: u = 2^e·m with m in [√½, √2), and
- * ln m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, by its odd series to s⁹
- * (truncation < 3e-9 relative). Error about 1 ulp away from u = 1.
+ * ln u for normal u > 0; with `correct`, ln(1 + y) where u = 1 + y rounded.
+ * u = 2^k·m with m in [√½, √2), f = m − 1 (exact),
+ * ln(1 + f) = f − (f²/2 − s·(f²/2 + R(s²))), s = f/(2 + f), as fdlibm's logf;
+ * the rounding of u is added back as c/u with c = y − (u − 1), which is exact
+ * (u − 1 is, for 1 ≤ u < 2^24, and c is the rounding error of a sum). About 1 ulp.
  */
 // @ts-ignore: decorator
-@inline export function ln<V>(u: V): V {
-  let e: V;
+@inline function lnOf<V>(u: V, y: V, correct: bool): V {
+  let k: V;
   let m: V;
   if (isVector<V>()) {
     // @ts-ignore: V is v128 here
     const bits = <v128>u;
     let mv = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
-    let ev = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127)));
+    let kv = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127)));
     // m ≥ √2: halve it, count one more in the exponent
     const big = f32x4.ge(mv, f32x4.splat(SQRT2));
     mv = v128.bitselect(f32x4.mul(mv, f32x4.splat(0.5)), mv, big);
-    ev = f32x4.add(ev, v128.and(big, f32x4.splat(1)));
+    kv = f32x4.add(kv, v128.and(big, f32x4.splat(1)));
     // @ts-ignore: V is v128 here
     m = <V>mv;
     // @ts-ignore: V is v128 here
-    e = <V>ev;
+    k = <V>kv;
   } else {
     // @ts-ignore: V is f32 here
     const bits = reinterpret<i32>(<f32>u);
     let mf = reinterpret<f32>((bits & 0x007fffff) | 0x3f800000);
-    let ef = <f32>((bits >>> 23) - 127);
+    let kf = <f32>((bits >>> 23) - 127);
     if (mf >= SQRT2) {
       mf *= 0.5;
-      ef += 1;
+      kf += 1;
     }
     // @ts-ignore: V is f32 here
     m = <V>mf;
     // @ts-ignore: V is f32 here
-    e = <V>ef;
+    k = <V>kf;
   }
-  const s = div<V>(sub<V>(m, splat<V>(1)), add<V>(m, splat<V>(1)));
-  const s2 = mul<V>(s, s);
-  let q = splat<V>(1.0 / 9.0);
-  q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 7.0));
-  q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 5.0));
-  q = add<V>(mul<V>(q, s2), splat<V>(1.0 / 3.0));
-  q = add<V>(mul<V>(q, s2), splat<V>(1.0));
-  return add<V>(mul<V>(e, splat<V>(LN2)), mul<V>(mul<V>(splat<V>(2), s), q));
+  const f = sub<V>(m, splat<V>(1));
+  const s = div<V>(f, add<V>(splat<V>(2), f));
+  const z = mul<V>(s, s);
+  const w = mul<V>(z, z);
+  // Estrin's split of R: odd powers of w with LG2, LG4 (as fdlibm), even with LG1, LG3
+  const R = add<V>(mul<V>(w, add<V>(splat<V>(LG2), mul<V>(w, splat<V>(LG4)))), mul<V>(z, add<V>(splat<V>(LG1), mul<V>(w, splat<V>(LG3)))));
+  const hfsq = mul<V>(mul<V>(splat<V>(0.5), f), f);
+  let lo = mul<V>(k, splat<V>(LN2_LO_LOG));
+  if (correct) lo = add<V>(lo, div<V>(sub<V>(y, sub<V>(u, splat<V>(1))), u));
+  return add<V>(mul<V>(k, splat<V>(LN2_HI_LOG)), sub<V>(f, sub<V>(hfsq, add<V>(mul<V>(s, add<V>(hfsq, R)), lo))));
 }
 
-/**
- * ln(1 + y) for y ≥ 0, keeping its digits when y is tiny: with w = 1 + y
- * rounded, ln w − ((w − 1) − y)/w corrects for the rounding of w.
- */
+/** ln u for normal u > 0, about 1 ulp. */
+// @ts-ignore: decorator
+@inline export function ln<V>(u: V): V {
+  return lnOf<V>(u, u, false);
+}
+
+/** ln(1 + y) for y ≥ 0, keeping its digits when y is tiny; about 1 ulp. */
 // @ts-ignore: decorator
 @inline export function ln1p<V>(y: V): V {
-  const w = add<V>(splat<V>(1), y);
-  return sub<V>(ln<V>(w), div<V>(sub<V>(sub<V>(w, splat<V>(1)), y), w));
+  return lnOf<V>(add<V>(splat<V>(1), y), y, true);
 }

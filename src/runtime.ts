@@ -70,6 +70,10 @@ export interface Kernels {
     tmp: number,
   ): void;
   sumPlain(ptr: number, n: number): number;
+  /** elementwise math (assembly/elementwise.ts), for the accuracy tests */
+  expArray(src: number, n: number, dst: number): void;
+  lnArray(src: number, n: number, dst: number): void;
+  ln1pArray(src: number, n: number, dst: number): void;
 }
 
 /** Which kernel build is running. */

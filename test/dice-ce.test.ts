@@ -42,6 +42,19 @@ describe.each(BUILDS)("diceCELoss (simd: $simd)", (build) => {
     }
   }
 
+  it.each([2, 3, 5, 8])("%i classes (in registers up to 4, generic past it), label map and one-hot", (K) => {
+    const n = 37;
+    const input = uniform(B * n * K, K, -4, 4);
+    const map = labels(Uint8Array, B * n, K, K + 1);
+    for (const t of [map, oneHot(map, B, n, K, "channels-last")]) {
+      const options: DiceCEOptions = { shape: [B, n, K], softmax: true, toOnehotY: t === map };
+      const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
+      const ref = referenceLoss("diceCE", input, t, options) as number;
+      expect(Math.abs(loss - ref)).toBeLessThanOrEqual(1e-6 * ref);
+      expect(gradError(grad!, referenceGradient("diceCE", input, t, options))).toBeLessThan(1e-5);
+    }
+  });
+
   it("keeps its precision on 2^20 voxels: the cross-entropy is a compensated sum too", () => {
     const n = 2 ** 18;
     const input = uniform(n * 4, 9, -3, 3);

@@ -203,28 +203,40 @@ describe.each(BUILDS)("gradients vs central differences (simd: $simd)", (build) 
   });
 });
 
-describe.each(BUILDS)("channels-last with 2 and 4 classes, read interleaved (simd: $simd)", (build) => {
+describe.each(BUILDS)("other class counts: 1, 2, 4 (in registers), 5 and 8 (generic) (simd: $simd)", (build) => {
   beforeAll(() => useBuild(build));
 
-  it.each([2, 4])("C = %i: values and gradients for masks and every label type", (C) => {
-    const S = 37;
-    const input = uniform(B * S * C, C);
+  it.each([1, 2, 4, 5, 8])("C = %i: values and gradients, every activation and label type, both layouts", (C) => {
+    const S = 37; // groups of four and a tail
     const map = labels(Int32Array, B * S, C, C + 1);
-    const targets = [
-      oneHot(map, B, S, C, "channels-last"),
-      Uint8Array.from(map),
-      Uint16Array.from(map),
-      map,
-      Float32Array.from(map),
-    ];
-    for (const target of targets) {
-      const toOnehotY = target.length === B * S;
-      for (const variant of VARIANTS.filter((v) => !v.options.weight)) {
-        const o = { shape: [B, S, C], toOnehotY, ...variant.options } as AnyOptions;
-        const r = run(variant.kind, input, target as Float32Array, { ...o, grad: true });
-        const ref = referenceLoss(variant.kind, input, target, o) as number;
-        expect(Math.abs((r.loss as number) - ref)).toBeLessThanOrEqual(1e-6 * ref);
-        expect(gradError(r.grad!, referenceGradient(variant.kind, input, target, o))).toBeLessThanOrEqual(1e-5);
+    for (const layout of ["channels-last", "channels-first"] as const) {
+      for (const act of ["none", "sigmoid", "softmax"] as const) {
+        const input = act === "none" ? uniform(B * S * C, C) : uniform(B * S * C, C, -3, 3);
+        const targets = [
+          oneHot(map, B, S, C, layout),
+          Uint8Array.from(map),
+          Uint16Array.from(map),
+          map,
+          Float32Array.from(map),
+        ];
+        for (const target of targets) {
+          const toOnehotY = target.length === B * S && C > 1;
+          if (target.length === B * S && !toOnehotY) continue; // one class: a mask only
+          for (const variant of VARIANTS.filter((v) => !v.options.weight)) {
+            const o = {
+              shape: shapeOf(B, [S], C, layout),
+              layout,
+              toOnehotY,
+              sigmoid: act === "sigmoid",
+              softmax: act === "softmax",
+              ...variant.options,
+            } as AnyOptions;
+            const r = run(variant.kind, input, target as Float32Array, { ...o, grad: true });
+            const ref = referenceLoss(variant.kind, input, target, o) as number;
+            expect(Math.abs((r.loss as number) - ref)).toBeLessThanOrEqual(1e-6 * ref);
+            expect(gradError(r.grad!, referenceGradient(variant.kind, input, target, o))).toBeLessThanOrEqual(1e-5);
+          }
+        }
       }
     }
   });
