@@ -1,14 +1,24 @@
-// The registered kernels: the loss (value, plus pass 1's statistics and
-// activation saved for the gradient) and its gradient, per accelerated
-// backend, and the registered gradient that connects them through the engine.
+// The registered kernels: the loss and its gradient, per accelerated backend,
+// and the registered gradient that connects them through the engine.
+//
+// The gradient needs pass 1's statistics and activation. They are not extra
+// outputs of the loss kernel: during backprop the engine makes a zero gradient,
+// in a fresh JavaScript array, for every output nobody differentiates — ~120 ms
+// of page faults for a [1, 128³, 4] activation. Instead, while a gradient is
+// recorded, runLoss makes two uninitialised tensors and passes them as inputs
+// the loss kernel fills; the engine saves them for the gradient (inputs to
+// save are cloned: one copy within the backend's memory) and disposes them
+// after backprop, as it does any saved tensor.
 import {
   engine,
+  getBackend,
   type KernelBackend,
   type NamedAttrMap,
   registerGradient,
   registerKernel,
   type Tensor,
   type TensorInfo,
+  tidy,
 } from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
 import { STATS } from "../kernel-codes.js";
@@ -24,8 +34,6 @@ export const LOSS_GRAD_KERNEL = "DiceWasmOverlapLossGrad";
 export interface LossAttrs {
   kind: LossKind;
   options: AnyLossOptions;
-  /** a gradient is being recorded: keep the activation for it (else its output is empty) */
-  keep: boolean;
 }
 
 /** Pass 1's statistics as a float32 tensor [2, STATS, B·C]: the float64 values split into high and low parts. */
@@ -74,33 +82,38 @@ function classes({ options }: LossAttrs): number {
   return layout === "channels-first" ? shape[1]! : shape[shape.length - 1]!;
 }
 
-function forward(access: BackendAccess, x: TensorInfo, y: TensorInfo, attrs: LossAttrs): TensorInfo[] {
-  const { kind, options, keep } = attrs;
-  return access.run(classes(attrs), () => {
-    // the activation's output first, so that the views pass 1 takes stay attached while it runs
-    const activation = access.output(keep ? [...x.shape] : [0], () => {});
-    const prediction = access.read(x) as Float32Array;
-    const kept = keep ? (access.read(activation) as Float32Array) : undefined;
-    const { loss, raw, warnings } = lossForward(kind, prediction, access.read(y), options, kept);
-    warnOnce(warnings);
-    const value = access.output(lossShape(attrs), (out) => {
-      if (typeof loss === "number") out[0] = loss;
-      else out.set(loss);
-    });
-    const stats = access.output([2, STATS, raw.tp.length], (out) => packStats(raw, out));
-    return [value, stats, activation];
-  });
+/** Pass 1's results for the gradient: the activation (the prediction's shape) and the statistics [2, STATS, B·C]. */
+interface Saved<T = TensorInfo> {
+  activation: T;
+  stats: T;
 }
 
-function backward(
+function forward(
   access: BackendAccess,
-  dy: TensorInfo,
+  x: TensorInfo,
   y: TensorInfo,
-  stats: TensorInfo,
-  activation: TensorInfo,
+  saved: Saved | undefined,
   attrs: LossAttrs,
 ): TensorInfo {
   const { kind, options } = attrs;
+  return access.run(classes(attrs), () => {
+    // the output first, so that the views pass 1 takes stay attached while it runs
+    const value = access.output(lossShape(attrs), () => {});
+    const prediction = access.read(x) as Float32Array;
+    const keep = saved ? (access.read(saved.activation) as Float32Array) : undefined;
+    const { loss, raw, warnings } = lossForward(kind, prediction, access.read(y), options, keep);
+    warnOnce(warnings);
+    const out = access.read(value) as Float32Array;
+    if (typeof loss === "number") out[0] = loss;
+    else out.set(loss);
+    if (saved) packStats(raw, access.read(saved.stats) as Float32Array);
+    return value;
+  });
+}
+
+function backward(access: BackendAccess, dy: TensorInfo, y: TensorInfo, saved: Saved, attrs: LossAttrs): TensorInfo {
+  const { kind, options } = attrs;
+  const { activation, stats } = saved;
   // room for the workspace first, then the output: views taken after both stay attached
   return access.run(classes(attrs), () =>
     access.output([...activation.shape], (dx) => {
@@ -127,24 +140,29 @@ export function registerKernels(): void {
     registerKernel({
       kernelName: LOSS_KERNEL,
       backendName: name,
-      kernelFunc: ({ inputs, backend, attrs }) => forward(accessOf(backend), inputs.x!, inputs.y!, asAttrs(attrs)),
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, y, activation, stats } = inputs;
+        const saved = activation && stats ? { activation, stats } : undefined;
+        return forward(accessOf(backend), x!, y!, saved, asAttrs(attrs));
+      },
     });
     registerKernel({
       kernelName: LOSS_GRAD_KERNEL,
       backendName: name,
-      kernelFunc: ({ inputs, backend, attrs }) =>
-        backward(accessOf(backend), inputs.dy!, inputs.y!, inputs.stats!, inputs.activation!, asAttrs(attrs)),
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, y, activation, stats } = inputs;
+        return backward(accessOf(backend), dy!, y!, { activation: activation!, stats: stats! }, asAttrs(attrs));
+      },
     });
   }
   registerGradient({
     kernelName: LOSS_KERNEL,
-    inputsToSave: ["y"],
-    outputsToSave: [false, true, true],
+    inputsToSave: ["y", "activation", "stats"],
     gradFunc: (dy, saved, attrs) => {
-      const [y, stats, activation] = saved as [Tensor, Tensor, Tensor];
+      const [y, activation, stats] = saved as [Tensor, Tensor, Tensor];
       const dLoss = Array.isArray(dy) ? dy[0]! : dy;
       return {
-        x: () => engine().runKernel(LOSS_GRAD_KERNEL, { dy: dLoss, y, stats, activation }, attrs) as Tensor,
+        x: () => engine().runKernel(LOSS_GRAD_KERNEL, { dy: dLoss, y, activation, stats }, attrs) as Tensor,
         y: () => {
           throw new DiceWasmError(
             "NOT_DIFFERENTIABLE",
@@ -157,15 +175,24 @@ export function registerKernels(): void {
 }
 
 /**
- * Runs the loss kernel: returns the loss and disposes the other outputs (the
- * engine keeps its own references for the gradient). The activation is kept
- * only while a gradient is being recorded: evaluation writes nothing of it.
+ * Runs the loss kernel. While a gradient is recorded it first makes the two
+ * tensors pass 1 fills for the gradient (see the top of this file): the
+ * engine's saved copies outlive this tidy; evaluation writes nothing of them.
  */
-export function runLoss(x: Tensor, y: Tensor, attrs: Omit<LossAttrs, "keep">): Tensor {
+export function runLoss(x: Tensor, y: Tensor, attrs: LossAttrs): Tensor {
   const { state } = engine();
-  const keep = state.gradientDepth > 0 && state.kernelDepth === 0;
-  const outputs = engine().runKernel(LOSS_KERNEL, { x, y }, { ...attrs, keep } as unknown as NamedAttrMap) as Tensor[];
-  const [loss, ...saved] = outputs;
-  for (const t of saved) t.dispose();
-  return loss!;
+  const recording = state.gradientDepth > 0 && state.kernelDepth === 0;
+  const named = attrs as unknown as NamedAttrMap;
+  if (!recording) return engine().runKernel(LOSS_KERNEL, { x, y }, named) as Tensor;
+  return tidy(() => {
+    const access = ACCELERATED[getBackend() as AcceleratedBackend](engine().backend);
+    const empty = (shape: number[]) => engine().makeTensorFromTensorInfo(access.output(shape, () => {}));
+    const saved = { activation: empty([...x.shape]), stats: empty([2, STATS, lossItems(attrs)]) };
+    return engine().runKernel(LOSS_KERNEL, { x, y, ...saved }, named) as Tensor;
+  });
+}
+
+/** B·C: the (batch item, class) pairs pass 1 sums statistics for. */
+function lossItems(attrs: LossAttrs): number {
+  return attrs.options.shape[0]! * classes(attrs);
 }
