@@ -199,6 +199,22 @@
   return select<f32>(a, b, m != 0);
 }
 
+/** The mask of the lanes whose sign bit is set (x < 0, and −0). */
+// @ts-ignore: decorator
+@inline export function signMask<V>(x: V): V {
+  if (isVector<V>()) return i32x4.shr_s(x, 31);
+  // @ts-ignore: V is f32 here
+  return select<f32>(1, 0, (reinterpret<i32>(<f32>x) >> 31) != 0) as V;
+}
+
+/** x where the mask is set, −x where it is clear (for x ≥ 0: sets the sign bit). */
+// @ts-ignore: decorator
+@inline export function negateUnless<V>(x: V, m: V): V {
+  if (isVector<V>()) return v128.or(x, v128.andnot(f32x4.splat(-0.0), m));
+  // @ts-ignore: V is f32 here
+  return select<f32>(<f32>x, -(<f32>x), m != 0) as V;
+}
+
 /** 1.0 where the mask is set, else 0.0. */
 // @ts-ignore: decorator
 @inline export function one<V>(m: V): V {

@@ -1,23 +1,26 @@
-"""PyTorch peer for the benchmarks: MONAI 1.5's DiceLoss formula, forward and
-backward, on the CPU, for the same volume the JavaScript side times.
+"""PyTorch peer for the benchmarks: MONAI 1.5's DiceLoss formula on the CPU,
+the loss alone or forward + backward, for the volume the JavaScript side times.
 
 MONAI's DiceLoss(softmax=True, to_onehot_y=True) computes, on channels-first
-[B, C, ...spatial] logits: softmax over C, a one-hot target by scatter, sums
-over the spatial axes, and the mean of 1 - (2 tp + 1e-5) / (sum p + sum g + 1e-5).
-This script writes that formula in plain torch (MONAI is not needed), so the
-comparison is the same arithmetic on the same data.
+[B, C, ...spatial] logits: softmax over C (or sigmoid with one class), the
+one-hot target by scatter (or the mask as given), sums over the spatial axes,
+and the mean of 1 - (2 tp + 1e-5) / (sum p + sum g + 1e-5). This script writes
+that formula in plain torch (MONAI is not needed), so the comparison is the
+same arithmetic on the same data.
 
-Protocol (one JSON line per command on stdout, so the caller can interleave
-rounds with its own):
-  argv: logits.f32 labels.u8 B D H W C   (channels-last float32, uint8 labels)
-  stdin "check"            -> {"loss": float, "grad": path of the float32 gradient, channels-last}
-  stdin "time THREADS N"   -> {"ms": [N step times in milliseconds]}
+Protocol, one JSON line per command on stdout, so that the caller can
+interleave rounds with its own:
+  argv: logits.f32 target TARGET_KIND B D H W C
+        logits channels-last float32; TARGET_KIND "labels" (uint8 [B, D, H, W])
+        or "mask" (float32, the logits' shape)
+  stdin "check"                  -> {"loss": float, "torch": version}
+  stdin "time THREADS N GRAD"    -> {"ms": [N step times in milliseconds]}, GRAD 1 for
+                                    loss + gradient, 0 for the loss alone (no autograd)
 Run it with LD_PRELOAD of a caching allocator (libtcmalloc_minimal): page
 faults on these machines make glibc's fresh tensors ~25x slower.
 """
 import json
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -25,46 +28,56 @@ import torch
 
 
 def load(argv):
-    logits_path, labels_path = argv[1], argv[2]
-    B, D, H, W, C = (int(a) for a in argv[3:8])
+    logits_path, target_path, kind = argv[1], argv[2], argv[3]
+    B, D, H, W, C = (int(a) for a in argv[4:9])
     x = np.fromfile(logits_path, dtype=np.float32).reshape(B, D, H, W, C)
-    y = np.fromfile(labels_path, dtype=np.uint8).reshape(B, D, H, W)
-    # channels-first, as MONAI takes it; contiguous so the timed step does no layout work
+    # channels-first, as MONAI takes it; contiguous so that the timed step does no layout work
     logits = torch.from_numpy(x).permute(0, 4, 1, 2, 3).contiguous()
-    labels = torch.from_numpy(y.astype(np.int64)).unsqueeze(1)
-    return logits, labels
+    if kind == "labels":
+        y = np.fromfile(target_path, dtype=np.uint8).reshape(B, 1, D, H, W)
+        target = torch.from_numpy(y.astype(np.int64))
+    else:
+        y = np.fromfile(target_path, dtype=np.float32).reshape(B, D, H, W, C)
+        target = torch.from_numpy(y).permute(0, 4, 1, 2, 3).contiguous()
+    return logits, target, kind == "labels"
 
 
-def step(logits, labels):
-    x = logits.detach().requires_grad_(True)
-    p = torch.softmax(x, dim=1)
-    g = torch.zeros_like(p).scatter_(1, labels, 1.0)
+def dice(logits, target, labels):
+    C = logits.shape[1]
+    p = torch.sigmoid(logits) if C == 1 else torch.softmax(logits, dim=1)
+    g = torch.zeros_like(p).scatter_(1, target, 1.0) if labels else target
     axes = list(range(2, p.dim()))
     tp = torch.sum(p * g, dim=axes)
     denominator = torch.sum(p, dim=axes) + torch.sum(g, dim=axes)
-    loss = torch.mean(1.0 - (2.0 * tp + 1e-5) / (denominator + 1e-5))
+    return torch.mean(1.0 - (2.0 * tp + 1e-5) / (denominator + 1e-5))
+
+
+def step(logits, target, labels, grad):
+    if not grad:
+        with torch.no_grad():
+            return dice(logits, target, labels)
+    x = logits.detach().requires_grad_(True)
+    loss = dice(x, target, labels)
     loss.backward()
-    return loss, x.grad
+    return loss
 
 
 def main():
-    logits, labels = load(sys.argv)
+    logits, target, labels = load(sys.argv)
     for line in sys.stdin:
         words = line.split()
         if not words:
             continue
         if words[0] == "check":
-            loss, grad = step(logits, labels)
-            out = tempfile.NamedTemporaryFile(suffix=".f32", delete=False)
-            grad.permute(0, 2, 3, 4, 1).contiguous().numpy().tofile(out)
-            reply = {"loss": float(loss), "grad": out.name, "torch": torch.__version__}
+            reply = {"loss": float(step(logits, target, labels, False)), "torch": torch.__version__}
         elif words[0] == "time":
             torch.set_num_threads(int(words[1]))
-            step(logits, labels)  # warm-up at this thread count
+            grad = words[3] == "1"
+            step(logits, target, labels, grad)  # warm-up at this thread count
             ms = []
             for _ in range(int(words[2])):
                 start = time.perf_counter()
-                step(logits, labels)
+                step(logits, target, labels, grad)
                 ms.append((time.perf_counter() - start) * 1e3)
             reply = {"ms": ms}
         else:

@@ -13,6 +13,11 @@ export interface Contender {
   run: () => unknown;
   /** throws if the contender's answer is wrong; runs once before timing */
   check?: () => void;
+  /**
+   * A contender timed outside this process (PyTorch): the median milliseconds
+   * of a round of about `time` ms, measured between our own rounds.
+   */
+  timeRound?: (time: number) => Promise<number>;
 }
 
 export interface Group {
@@ -41,7 +46,7 @@ export async function runGroup(group: Group, rounds = 5, time = 400, print = tru
   const ratios = new Map<string, number[]>(group.contenders.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
     const bench = new Bench({ time, warmupTime: 100, iterations: 3, warmupIterations: 1 });
-    for (const c of group.contenders) bench.add(c.name, c.run);
+    for (const c of group.contenders) if (!c.timeRound) bench.add(c.name, c.run);
     await bench.run();
     const medians = new Map<string, number>();
     for (const task of bench.tasks) {
@@ -49,7 +54,9 @@ export async function runGroup(group: Group, rounds = 5, time = 400, print = tru
       if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
       medians.set(task.name, r.latency.p50);
     }
-    for (const [name, ms] of medians) {
+    for (const c of group.contenders) if (c.timeRound) medians.set(c.name, await c.timeRound(time));
+    for (const { name } of group.contenders) {
+      const ms = medians.get(name)!;
       times.get(name)!.push(ms);
       ratios.get(name)!.push(medians.get(group.peer)! / ms);
     }

@@ -1,0 +1,216 @@
+// npm run bench:training: the training step — loss + gradient from logits —
+// against PyTorch on the CPU (MONAI's DiceLoss formula, 1 and 2 threads) and
+// the same loss from tf ops on tfjs's wasm backend, all in the same run, every
+// contender checked against the float64 reference first. Writes its tables
+// into docs/BENCHMARKS.md between the <!-- training --> markers.
+//   BENCH_SIDE=96 npm run bench:training   for a quicker run (default 128)
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-layers"; // the gradients of tfjs's own ops
+import { readFileSync, writeFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs-core";
+import { type Contender, environment, type Group, type Row, runGroup, saveJson } from "../src/bench/harness.js";
+import { environmentLine } from "../src/bench/report.js";
+import { createVolume, diceCELoss, diceLoss, init } from "../src/index.js";
+import { referenceLoss } from "../src/reference/losses.js";
+import { syntheticVolume } from "../src/synthetic.js";
+import { coreOptions } from "../src/tfjs/arguments.js";
+import * as ops from "../src/tfjs/index.js";
+import { startTorch, type TorchPeer } from "./torch-peer.js";
+
+const SIDE = Number(process.env.BENCH_SIDE ?? 128);
+const N = SIDE ** 3;
+const ROUNDS = 5;
+const TIME = 300;
+await init();
+await tf.setBackend("wasm");
+await tf.ready();
+await ops.registerDiceOps();
+
+interface Result {
+  group: Group;
+  rows: Row[];
+  /** logits per call, for ns per logit */
+  logits: number;
+}
+const results: Result[] = [];
+
+/** A contender of ours, or a peer, checked against the float64 loss `exact` to `tol`. */
+function checked(name: string, exact: number, run: () => number, tol = 1e-5): Contender {
+  return {
+    name,
+    run,
+    check: () => {
+      const got = run();
+      if (!(Math.abs(got - exact) <= tol * exact)) throw new Error(`${name}: ${got}, float64 reference ${exact}`);
+    },
+  };
+}
+
+const checkWith = (exact: number, tol: number) => (name: string, value: () => number) => () => {
+  const got = value();
+  if (!(Math.abs(got - exact) <= tol * exact)) throw new Error(`${name}: ${got}, float64 reference ${exact}`);
+};
+
+/** The synthetic volume for C classes (one class: sigmoid logits and a mask). */
+function volume(C: number) {
+  const s = syntheticVolume({ size: [SIDE, SIDE, SIDE], classes: Math.max(C, 2), seed: C });
+  if (C > 1) return { logits: s.logits, labels: s.labels, mask: undefined };
+  const logits = Float32Array.from({ length: N }, (_, v) => s.logits[2 * v + 1]! - s.logits[2 * v]!);
+  return { logits, labels: undefined, mask: Float32Array.from(s.labels) };
+}
+
+/** Ours in wasm memory and from JS arrays, with a reused gradient array, plus PyTorch. */
+async function stepGroup(C: number, title: string, extra: (peer: TorchPeer | undefined) => Contender[] = () => []) {
+  const { logits, labels, mask } = volume(C);
+  const target = labels ?? mask!;
+  const shape = [1, SIDE, SIDE, SIDE, C];
+  const o = { shape, softmax: C > 1, sigmoid: C === 1, toOnehotY: C > 1 };
+  const exact = referenceLoss("dice", logits, target, o) as number;
+  const x = createVolume(N * C);
+  x.array.set(logits);
+  const t = labels ? createVolume(N, "uint8") : createVolume(N);
+  t.array.set(target);
+  const g = createVolume(N * C);
+  const reused = new Float32Array(N * C);
+  const peer = await startTorch({ logits, target, shape: [1, SIDE, SIDE, SIDE, C] });
+  const contenders = [
+    checked("dice-wasm, arrays in wasm memory", exact, () => diceLoss(x, t, { ...o, grad: g }).loss),
+    checked("dice-wasm, JS arrays", exact, () => diceLoss(logits, target, { ...o, grad: reused }).loss),
+    ...(peer?.contenders(true, checkWith(exact, 1e-4)) ?? []),
+    ...extra(peer),
+  ];
+  const group: Group = {
+    title,
+    voxels: N,
+    bytes: N * C * 4,
+    peer: peer ? contenders[2]!.name : contenders[0]!.name,
+    contenders,
+  };
+  results.push({ group, rows: await runGroup(group, ROUNDS, TIME), logits: N * C });
+  peer?.close();
+  for (const v of [x, t, g]) v.free();
+}
+
+// 1. The training step of the issue: [1, S³, 4] softmax logits and a label map, against PyTorch and tf ops.
+{
+  const C = 4;
+  const { logits, labels } = volume(C);
+  const shape = [1, SIDE, SIDE, SIDE, C];
+  const exact = referenceLoss("dice", logits, labels!, { shape, softmax: true, toOnehotY: true }) as number;
+  const xt = tf.tensor(logits, shape);
+  const yt = tf.tensor(Int32Array.from(labels!), shape.slice(0, 4), "int32");
+  const resolved = coreOptions("dice", yt, xt, { softmax: true });
+  /** Value and gradient as a training step uses them: the gradient stays on the backend. */
+  const tfStep = (f: (z: tf.Tensor) => tf.Tensor) => {
+    const vg = tf.valueAndGrad(f);
+    return () => {
+      const { value, grad } = vg(xt);
+      const loss = value.dataSync()[0]!;
+      tf.dispose([value, grad]);
+      return loss;
+    };
+  };
+  await stepGroup(C, `Dice loss + gradient, [1, ${SIDE}³, ${C}] softmax logits, label map`, () => [
+    checked(
+      "dice-wasm/tfjs op, tfjs wasm (int32 labels)",
+      exact,
+      tfStep((z) => ops.diceLoss(yt, z, { softmax: true })),
+    ),
+    // tfjs-wasm sums in float32, one after another: its loss is off by ~1e-4
+    checked(
+      "tf ops + autodiff, tfjs wasm",
+      exact,
+      tfStep((z) => ops.compositeLoss("dice", yt, z, resolved, false)),
+      1e-2,
+    ),
+  ]);
+  tf.dispose([xt, yt]);
+}
+
+// 2. ns per logit over class counts (softmax, channels-last) and the sigmoid with one class.
+for (const C of [1, 2, 3, 8]) {
+  await stepGroup(
+    C,
+    `Dice loss + gradient, [1, ${SIDE}³, ${C}] ${C === 1 ? "sigmoid logits, float mask" : "softmax logits, label map"}`,
+  );
+}
+
+// 3. Dice + cross-entropy against Dice alone, in wasm memory and as tfjs ops.
+{
+  const C = 4;
+  const { logits, labels } = volume(C);
+  const shape = [1, SIDE, SIDE, SIDE, C];
+  const o = { shape, softmax: true, toOnehotY: true };
+  const x = createVolume(N * C);
+  x.array.set(logits);
+  const t = createVolume(N, "uint8");
+  t.array.set(labels!);
+  const g = createVolume(N * C);
+  const xt = tf.tensor(logits, shape);
+  const yt = tf.tensor(Int32Array.from(labels!), shape.slice(0, 4), "int32");
+  const exactDice = referenceLoss("dice", logits, labels!, o) as number;
+  const exactCE = referenceLoss("diceCE", logits, labels!, o) as number;
+  const tfStep = (f: (z: tf.Tensor) => tf.Tensor) => {
+    const vg = tf.valueAndGrad(f);
+    return () => {
+      const { value, grad } = vg(xt);
+      const loss = value.dataSync()[0]!;
+      tf.dispose([value, grad]);
+      return loss;
+    };
+  };
+  const contenders = [
+    checked("diceLoss, arrays in wasm memory", exactDice, () => diceLoss(x, t, { ...o, grad: g }).loss),
+    checked("diceCELoss, arrays in wasm memory", exactCE, () => diceCELoss(x, t, { ...o, grad: g }).loss),
+    checked(
+      "diceLoss, tfjs wasm",
+      exactDice,
+      tfStep((z) => ops.diceLoss(yt, z, { softmax: true })),
+    ),
+    checked(
+      "diceCELoss, tfjs wasm",
+      exactCE,
+      tfStep((z) => ops.diceCELoss(yt, z, { softmax: true })),
+    ),
+  ];
+  const group: Group = {
+    title: `Dice + cross-entropy against Dice, loss + gradient, [1, ${SIDE}³, ${C}] softmax, label map`,
+    voxels: N,
+    bytes: N * C * 4,
+    peer: contenders[0]!.name,
+    contenders,
+  };
+  results.push({ group, rows: await runGroup(group, ROUNDS, TIME), logits: N * C });
+  tf.dispose([xt, yt]);
+  for (const v of [x, t, g]) v.free();
+}
+
+const env = environment();
+console.log(`\nresults: ${saveJson("training", { env, results })}`);
+writeSection("docs/BENCHMARKS.md", render(results));
+
+/** Markdown: one table per group, our rows in bold, ns per logit and the ratio to the group's peer. */
+function render(all: Result[]): string {
+  const parts = [`${environmentLine(env)} \`npm run bench:training\` (BENCH_SIDE=${SIDE}).`, ""];
+  for (const { group, rows, logits } of all) {
+    parts.push(`### ${group.title}`, "");
+    parts.push(`| contender | median ms | ns per logit | × ${group.peer} |`, "|---|---|---|---|");
+    for (const r of rows) {
+      const ours = r.name.startsWith("dice") || r.name.startsWith("diceCE");
+      const cells = [r.name, r.medianMs.toFixed(2), ((r.medianMs * 1e6) / logits).toFixed(2), r.ratioToPeer.toFixed(2)];
+      parts.push(`| ${cells.map((c) => (ours ? `**${c}**` : c)).join(" | ")} |`);
+    }
+    parts.push("");
+  }
+  return parts.join("\n");
+}
+
+function writeSection(page: string, markdown: string): void {
+  const doc = readFileSync(page, "utf8");
+  const [start, end] = ["<!-- training -->", "<!-- /training -->"];
+  if (!doc.includes(start)) throw new Error(`${page} has no ${start} … ${end} section`);
+  writeFileSync(
+    page,
+    `${doc.slice(0, doc.indexOf(start) + start.length)}\n${markdown}\n${doc.slice(doc.indexOf(end))}`,
+  );
+}
