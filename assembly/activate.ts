@@ -311,6 +311,26 @@ import {
   const W = width<V>();
   let check = splat<V>(0);
   for (let v = v0; v + W <= v1; v += W) {
+    if (isVector<V>() && ilv && C <= 4) {
+      // in registers: load the group, transpose, store the class vectors
+      const src = x + (<usize>(v * C) << 2);
+      const a = v128.load(src);
+      const b = C > 1 ? v128.load(src, 16) : a;
+      const c = C > 2 ? v128.load(src, 32) : a;
+      const d = C > 3 ? v128.load(src, 48) : a;
+      const x0 = classOf(a, b, c, d, C, 0);
+      const x1 = C > 1 ? classOf(a, b, c, d, C, 1) : f32x4.splat(0);
+      const x2 = C > 2 ? classOf(a, b, c, d, C, 2) : f32x4.splat(0);
+      const x3 = C > 3 ? classOf(a, b, c, d, C, 3) : f32x4.splat(0);
+      const o = dst + (<usize>(v * C) << 2);
+      v128.store(o, x0);
+      if (C > 1) v128.store(o, x1, 16);
+      if (C > 2) v128.store(o, x2, 32);
+      if (C > 3) v128.store(o, x3, 48);
+      // @ts-ignore: V is v128 here
+      check = <V>f32x4.add(<v128>check, f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3)));
+      continue;
+    }
     gatherGroup<V>(x, v, C, ilv, xps, tmp);
     for (let c = 0; c < C; c++) {
       const e = load<V>(tmp + <usize>c * sizeof<V>());
@@ -333,6 +353,15 @@ import {
  * Returns the sum of the values (finite exactly when all are).
  */
 export function planar(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize, dps: i32, tmp: usize): f64 {
+  // one specialised copy per common class count
+  if (C == 2) return planarC(x, ilv, xps, nv, 2, dst, dps, tmp);
+  if (C == 3) return planarC(x, ilv, xps, nv, 3, dst, dps, tmp);
+  if (C == 4) return planarC(x, ilv, xps, nv, 4, dst, dps, tmp);
+  return planarC(x, ilv, xps, nv, C, dst, dps, tmp);
+}
+
+// @ts-ignore: decorator
+@inline function planarC(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize, dps: i32, tmp: usize): f64 {
   const main = mainPart(nv);
   const il = ilv != 0;
   let check: f64 = 0;

@@ -394,8 +394,9 @@ export function generalizedDiceLoss(input: Prediction, target: Target, options: 
  * logits, the cross-entropy summed in the same pass as the Dice statistics and
  * its gradient fused into the same backward kernel. CE is PyTorch's: class
  * indices (label map) or class probabilities (one-hot or soft mask), `weight`
- * per class for both terms. Per voxel, CE saturates at 87.3 nats (float32's
- * smallest probability); its gradient does not.
+ * per class for both terms. −ln p comes from log-sum-exp of the logits, so
+ * it keeps its digits for p near 1 and does not saturate for p below float32's
+ * range.
  *
  * @example
  * const { loss, grad } = diceCELoss(logits, labels, {

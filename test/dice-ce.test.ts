@@ -55,6 +55,21 @@ describe.each(BUILDS)("diceCELoss (simd: $simd)", (build) => {
     }
   });
 
+  it("the cross-entropy comes from log-sum-exp: no saturation where the label's p underflows float32", () => {
+    // label 0 lies 200 below the others: −ln p = 200 + ln 3 per voxel, far past float32's smallest p
+    const n = 64;
+    const input = Float32Array.from({ length: n * 4 }, (_, i) => (i % 4 === 0 ? -200 : 0));
+    const map = new Uint8Array(n);
+    for (const layout of ["channels-last", "channels-first"] as const) {
+      const options = { shape: shapeOf(1, [n], 4, layout), layout, softmax: true, toOnehotY: true, lambdaDice: 0 };
+      const x =
+        layout === "channels-last"
+          ? input
+          : Float32Array.from(input.keys(), (i) => input[(i % n) * 4 + Math.floor(i / n)]!);
+      expect(diceCELoss(x, map, options).loss).toBeCloseTo(200 + Math.log(3), 4);
+    }
+  });
+
   it("keeps its precision on 2^20 voxels: the cross-entropy is a compensated sum too", () => {
     const n = 2 ** 18;
     const input = uniform(n * 4, 9, -3, 3);
