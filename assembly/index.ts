@@ -2,6 +2,7 @@
 // allocation, no static data, no memory growth; the host owns memory layout.
 export { activate, planar } from "./activate";
 export { stats } from "./stats";
+export { statsInterleaved } from "./stats-interleaved";
 export { gradient } from "./gradient";
 export { sumPlain } from "./baseline";
 export { expArray, ln1pArray, lnArray } from "./elementwise";

@@ -69,6 +69,7 @@ export interface Kernels {
     dps: number,
     tmp: number,
   ): void;
+  statsInterleaved(p: number, t: number, n: number, C: number, tkind: number, mode: number, out: number): void;
   sumPlain(ptr: number, n: number): number;
   /** elementwise math (assembly/elementwise.ts), for the accuracy tests */
   expArray(src: number, n: number, dst: number): void;
