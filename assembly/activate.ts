@@ -23,7 +23,7 @@
 // Sigmoid, elementwise from e = e^−|x|: p = σ(x), its complement σ(−x), and
 // for pass 2 z = ±σ(−|x|), the smaller of the two with the sign telling which
 // (negative: p is the larger), so that σ'(x) = |z|(1 − |z|) keeps its digits.
-import { classAt } from "./blocks";
+import { classAt, groupedVoxels } from "./blocks";
 import { add, choose, classMask, div, drop, gtMask, hsum, keep, labelsAt, mul, pmax, negateUnless, signMask, splat, sub, width } from "./lanes";
 import { classOf, toPlanar } from "./layout";
 import { expNonPositive, ln1p, negAbs } from "./math";
@@ -45,8 +45,8 @@ import {
  * Softmax, first pass over voxels [v0, v1): d = x − max over classes, into
  * keep; with the cross-entropy and labels, d of the label into `nll`; with
  * the cross-entropy and a mask, every d also into `dcopy` (keep's layout,
- * plane stride `dps`). Returns the sum of all d: finite exactly when every
- * logit is (NaN and +∞ give NaN, −∞ gives −∞).
+ * plane stride `dps`). Returns Σ (d − d): 0 when every logit is finite, NaN
+ * otherwise (NaN and ±∞ give NaN in d − d), and it cannot overflow.
  */
 // @ts-ignore: decorator
 @inline function shiftRange<V, T>(
@@ -64,7 +64,7 @@ import {
     for (let c = 0; c < C; c++) {
       const d = sub<V>(load<V>(tmp + <usize>c * sizeof<V>()), m);
       store<V>(classAt<V>(keepPtr, v, c, C, ilv, kps), d);
-      check = add<V>(check, d);
+      check = add<V>(check, sub<V>(d, d));
       if (ce) {
         if (mask) store<V>(classAt<V>(dcopy, v, c, C, ilv, dps), d);
         else dl = add<V>(dl, keep<V>(d, classMask<V>(l, c)));
@@ -195,7 +195,7 @@ import {
     const d1 = sub<V>(x1, m);
     const d2 = C > 2 ? sub<V>(x2, m) : zero;
     const d3 = C > 3 ? sub<V>(x3, m) : zero;
-    check = add<V>(check, add<V>(add<V>(d0, d1), add<V>(d2, d3)));
+    check = add<V>(check, add<V>(add<V>(sub<V>(d0, d0), sub<V>(d1, d1)), add<V>(sub<V>(d2, d2), sub<V>(d3, d3))));
     const e0 = expNonPositive<V>(d0);
     const e1 = expNonPositive<V>(d1);
     const e2 = C > 2 ? expNonPositive<V>(d2) : zero;
@@ -272,12 +272,18 @@ import {
       const s1 = sigmoidAt<v128>(src, z, p, comp, o + 16);
       const s2 = sigmoidAt<v128>(src, z, p, comp, o + 32);
       const s3 = sigmoidAt<v128>(src, z, p, comp, o + 48);
-      sum = f32x4.add(sum, f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+      sum = f32x4.add(sum, f32x4.add(f32x4.add(f32x4.sub(s0, s0), f32x4.sub(s1, s1)), f32x4.add(f32x4.sub(s2, s2), f32x4.sub(s3, s3))));
     }
-    for (; i + 4 <= n; i += 4) sum = f32x4.add(sum, sigmoidAt<v128>(src, z, p, comp, <usize>i << 2));
+    for (; i + 4 <= n; i += 4) {
+      const x = sigmoidAt<v128>(src, z, p, comp, <usize>i << 2);
+      sum = f32x4.add(sum, f32x4.sub(x, x));
+    }
     check = hsum<v128>(sum);
   }
-  for (; i < n; i++) check += <f64>sigmoidAt<f32>(src, z, p, comp, <usize>i << 2);
+  for (; i < n; i++) {
+    const x = sigmoidAt<f32>(src, z, p, comp, <usize>i << 2);
+    check += <f64>(x - x);
+  }
   return check;
 }
 
@@ -327,30 +333,25 @@ import {
       if (C > 1) v128.store(o, x1, 16);
       if (C > 2) v128.store(o, x2, 32);
       if (C > 3) v128.store(o, x3, 48);
+      const finite = f32x4.add(f32x4.add(f32x4.sub(x0, x0), f32x4.sub(x1, x1)), f32x4.add(f32x4.sub(x2, x2), f32x4.sub(x3, x3)));
       // @ts-ignore: V is v128 here
-      check = <V>f32x4.add(<v128>check, f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3)));
+      check = <V>f32x4.add(<v128>check, finite);
       continue;
     }
     gatherGroup<V>(x, v, C, ilv, xps, tmp);
     for (let c = 0; c < C; c++) {
       const e = load<V>(tmp + <usize>c * sizeof<V>());
       store<V>(classAt<V>(dst, v, c, C, ilv, dps), e);
-      check = add<V>(check, e);
+      check = add<V>(check, sub<V>(e, e));
     }
   }
   return hsum<V>(check);
 }
 
-/** Runs `rangeFn` over the SIMD groups and then the voxels left (the scalar build: all of them, one by one). */
-// @ts-ignore: decorator
-@inline function mainPart(nv: i32): i32 {
-  return ASC_FEATURE_SIMD ? nv & ~3 : 0;
-}
-
 /**
  * Planar copy: the nv × C chunk at `x` (channels-last if ilv, else planes `xps`
  * floats apart) into planar groups at `dst` (planes `dps` apart when !ilv).
- * Returns the sum of the values (finite exactly when all are).
+ * Returns Σ (x − x): 0 when every value is finite, else NaN.
  */
 export function planar(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize, dps: i32, tmp: usize): f64 {
   // one specialised copy per common class count
@@ -362,7 +363,7 @@ export function planar(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize
 
 // @ts-ignore: decorator
 @inline function planarC(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize, dps: i32, tmp: usize): f64 {
-  const main = mainPart(nv);
+  const main = groupedVoxels(nv);
   const il = ilv != 0;
   let check: f64 = 0;
   if (ASC_FEATURE_SIMD) check = gatherRange<v128>(x, xps, 0, main, C, il, dst, dps, tmp);
@@ -382,7 +383,7 @@ export function planar(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize
  *   nll, dcopy  with the cross-entropy: −ln p of the label (labels), or ln Σe
  *               per voxel and d = x − max per element (masks, plane stride sps)
  *   tmp         scratch for C vectors
- * Returns a checksum that is finite exactly when every input is.
+ * Returns Σ (x − x) over what it read: 0 when every input is finite, else NaN.
  */
 export function activate(
   x: usize, ilv: i32, xps: i32, nv: i32, C: i32, act: i32, ce: i32,
@@ -453,7 +454,7 @@ function softmaxOf<T, E>(
   out: usize, ops: i32, comp: usize, voxel: usize, labels: usize, lab32: usize, nll: usize, dcopy: usize, sps: i32, tmp: usize,
 ): f64 {
   const il = ilv != 0;
-  const main = mainPart(nv);
+  const main = groupedVoxels(nv);
   const xs = <usize>xps;
   const os = <usize>ops;
   const ds = <usize>sps;

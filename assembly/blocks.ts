@@ -39,3 +39,9 @@ export const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;
 @inline export function blockOf(out: usize, c: i32): usize {
   return out + (<usize>(c * STATS * LANES) << 3);
 }
+
+/** Voxels [0, n) of a chunk go in SIMD groups of four, the rest one at a time (the scalar build: all of them). */
+// @ts-ignore: decorator
+@inline export function groupedVoxels(nv: i32): i32 {
+  return ASC_FEATURE_SIMD ? nv & ~3 : 0;
+}

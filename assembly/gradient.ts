@@ -19,7 +19,7 @@ import {
   ACT_SIGMOID, ACT_SOFTMAX, COEF_A, COEF_B, COEF_H, COEF_K, COEF_U, COEFS, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8,
   MODE_HARD, MODE_SOFT, MODE_SQUARED, TARGET_MASK,
 } from "./codes";
-import { classAt } from "./blocks";
+import { classAt, groupedVoxels } from "./blocks";
 import { abs, add, choose, classMask, drop, gtMask, keep, labelMask, labelsAt, loadSplat, lt1, mul, one, splat, sub, width } from "./lanes";
 import { storeChannelsLast, toChannelsLast } from "./layout";
 
@@ -29,17 +29,34 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
   return loadSplat<V>(coef + (<usize>(c * COEFS + field) << 2));
 }
 
-/** dL/dp for one class vector. */
+/** dL/dp for one class vector, from the target g and d = p − g (only the squared and soft modes read d). */
 // @ts-ignore: decorator
-@inline function slope<V>(p: V, g: V, coef: usize, c: i32, mode: i32): V {
+@inline function slope<V>(d: V, g: V, coef: usize, c: i32, mode: i32): V {
   let r = coefOf<V>(coef, c, COEF_A);
   if (mode == MODE_SOFT) {
-    const sign = sub<V>(lt1<V>(g, p), lt1<V>(p, g));
+    const zero = splat<V>(0);
+    const sign = sub<V>(lt1<V>(zero, d), lt1<V>(d, zero));
     return add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_H), sign));
   }
   r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_B), g));
-  if (mode == MODE_SQUARED) r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_K), sub<V>(p, g)));
+  if (mode == MODE_SQUARED) r = add<V>(r, mul<V>(coefOf<V>(coef, c, COEF_K), d));
   return r;
+}
+
+/**
+ * p − g, with (1 − g) − (1 − p) where g is near 1: from a rounded p ≈ 1 the
+ * direct difference keeps no digit, while `comp`, 1 − p from the activation
+ * (σ(−x), or the other classes' mass for the dominant class), is exact.
+ */
+// @ts-ignore: decorator
+@inline function pMinusG<V>(p: V, g: V, comp: V): V {
+  return choose<V>(gtMask<V>(g, splat<V>(0.5)), sub<V>(sub<V>(splat<V>(1), g), comp), sub<V>(p, g));
+}
+
+/** The sigmoid's p and 1 − p from z = ±σ(−|x|) (negative: p is the larger). */
+// @ts-ignore: decorator
+@inline function sigmoidP<V>(z: V, small: V, big: V): V {
+  return choose<V>(gtMask<V>(splat<V>(0), z), big, small);
 }
 
 /** x·g for a mask value g, or x where the label mask g is set. */
@@ -48,11 +65,15 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
   return isMask ? mul<V>(x, g) : keep<V>(x, g);
 }
 
-/** slope() with g a mask value, or a label mask (then the hard slope is a + b where the label is the class). */
+/**
+ * slope() with g a mask value, or a label mask (then the hard slope is a + b
+ * where the label is the class); p and its exact complement for the other modes.
+ */
 // @ts-ignore: decorator
-@inline function slopeOf<V>(p: V, g: V, coef: usize, c: i32, mode: i32, isMask: bool): V {
-  if (isMask || mode != MODE_HARD) return slope<V>(p, isMask ? g : one<V>(g), coef, c, mode);
-  return add<V>(coefOf<V>(coef, c, COEF_A), keep<V>(coefOf<V>(coef, c, COEF_B), g));
+@inline function slopeOf<V>(p: V, comp: V, g: V, coef: usize, c: i32, mode: i32, isMask: bool): V {
+  if (mode == MODE_HARD && !isMask) return add<V>(coefOf<V>(coef, c, COEF_A), keep<V>(coefOf<V>(coef, c, COEF_B), g));
+  const gv = isMask ? g : one<V>(g);
+  return slope<V>(mode == MODE_HARD ? gv : pMinusG<V>(p, gv, comp), gv, coef, c, mode);
 }
 
 /** The gradient of the W voxels at v, all classes, into the C vectors at `out` (16 bytes apart in SIMD). */
@@ -63,6 +84,14 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
 ): void {
   const isMask = tkind == TARGET_MASK;
   const l = isMask ? splat<V>(0) : labelsAt<V, T>(t + <usize>v * sizeof<T>());
+  // softmax, squared and soft modes: the mass outside the dominant class, its exact 1 − p
+  let Q = splat<V>(0);
+  if (act == ACT_SOFTMAX && mode != MODE_HARD) {
+    for (let c = 0; c < C; c++) {
+      const p = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
+      Q = add<V>(Q, drop<V>(p, gtMask<V>(p, splat<V>(0.5))));
+    }
+  }
   let s = splat<V>(0); // softmax: Σ p·r less the cross-entropy's Σ u·g
   for (let c = 0; c < C; c++) {
     const stored = load<V>(classAt<V>(keepPtr, v, c, C, ilv, kps));
@@ -72,15 +101,16 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
       // z < 0: p = 1 − |z|, else p = |z|; σ' = |z|(1 − |z|)
       const small = abs<V>(stored);
       const big = sub<V>(splat<V>(1), small);
-      const p = mode == MODE_SOFT || mode == MODE_SQUARED ? choose<V>(gtMask<V>(splat<V>(0), stored), big, small) : small;
-      store<V>(at, mul<V>(slope<V>(p, g, coef, c, mode), mul<V>(small, big)));
+      const d = mode == MODE_HARD ? g : pMinusG<V>(sigmoidP<V>(stored, small, big), g, sigmoidP<V>(stored, big, small));
+      store<V>(at, mul<V>(slope<V>(d, g, coef, c, mode), mul<V>(small, big)));
     } else if (act == ACT_SOFTMAX) {
-      const r = slope<V>(stored, g, coef, c, mode);
+      const comp = choose<V>(gtMask<V>(stored, splat<V>(0.5)), Q, sub<V>(splat<V>(1), stored));
+      const r = slope<V>(mode == MODE_HARD ? g : pMinusG<V>(stored, g, comp), g, coef, c, mode);
       store<V>(rs + <usize>c * sizeof<V>(), r);
       s = add<V>(s, mul<V>(stored, r));
       if (ce) s = sub<V>(s, mul<V>(coefOf<V>(coef, c, COEF_U), g));
     } else {
-      store<V>(at, slope<V>(stored, g, coef, c, mode));
+      store<V>(at, slope<V>(sub<V>(stored, g), g, coef, c, mode));
     }
   }
   if (act != ACT_SOFTMAX) return;
@@ -133,10 +163,22 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
     g2 = C > 2 ? classMask<V>(l, 2) : zero;
     g3 = C > 3 ? classMask<V>(l, 3) : zero;
   }
-  const r0 = slopeOf<V>(p0, g0, coef, 0, mode, isMask);
-  const r1 = slopeOf<V>(p1, g1, coef, 1, mode, isMask);
-  const r2 = C > 2 ? slopeOf<V>(p2, g2, coef, 2, mode, isMask) : zero;
-  const r3 = C > 3 ? slopeOf<V>(p3, g3, coef, 3, mode, isMask) : zero;
+  // the squared and soft modes read p − g: 1 − p of the dominant class (p > 1/2) is the others' mass
+  const h = splat<V>(0.5);
+  const m0 = gtMask<V>(p0, h), m1 = gtMask<V>(p1, h), m2 = gtMask<V>(p2, h), m3 = gtMask<V>(p3, h);
+  let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+  if (mode != MODE_HARD) {
+    const one1 = splat<V>(1);
+    const Q = add<V>(add<V>(drop<V>(p0, m0), drop<V>(p1, m1)), add<V>(drop<V>(p2, m2), drop<V>(p3, m3)));
+    c0 = choose<V>(m0, Q, sub<V>(one1, p0));
+    c1 = choose<V>(m1, Q, sub<V>(one1, p1));
+    c2 = choose<V>(m2, Q, sub<V>(one1, p2));
+    c3 = choose<V>(m3, Q, sub<V>(one1, p3));
+  }
+  const r0 = slopeOf<V>(p0, c0, g0, coef, 0, mode, isMask);
+  const r1 = slopeOf<V>(p1, c1, g1, coef, 1, mode, isMask);
+  const r2 = C > 2 ? slopeOf<V>(p2, c2, g2, coef, 2, mode, isMask) : zero;
+  const r3 = C > 3 ? slopeOf<V>(p3, c3, g3, coef, 3, mode, isMask) : zero;
   let s = add<V>(add<V>(mul<V>(p0, r0), mul<V>(p1, r1)), add<V>(mul<V>(p2, r2), mul<V>(p3, r3)));
   // the cross-entropy's u·g, subtracted from s and from each class's gradient
   const u0 = ce ? times<V>(coefOf<V>(coef, 0, COEF_U), g0, isMask) : zero;
@@ -144,9 +186,7 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
   const u2 = ce && C > 2 ? times<V>(coefOf<V>(coef, 2, COEF_U), g2, isMask) : zero;
   const u3 = ce && C > 3 ? times<V>(coefOf<V>(coef, 3, COEF_U), g3, isMask) : zero;
   if (ce) s = sub<V>(s, add<V>(add<V>(u0, u1), add<V>(u2, u3)));
-  // every class but the dominant one (p > 1/2), and minus their sum for the dominant one
-  const h = splat<V>(0.5);
-  const m0 = gtMask<V>(p0, h), m1 = gtMask<V>(p1, h), m2 = gtMask<V>(p2, h), m3 = gtMask<V>(p3, h);
+  // every class but the dominant one, and minus their sum for the dominant one
   const f0 = drop<V>(sub<V>(mul<V>(p0, sub<V>(r0, s)), u0), m0);
   const f1 = drop<V>(sub<V>(mul<V>(p1, sub<V>(r1, s)), u1), m1);
   const f2 = C > 2 ? drop<V>(sub<V>(mul<V>(p2, sub<V>(r2, s)), u2), m2) : zero;
@@ -221,9 +261,10 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
     // z < 0: p = 1 − |z|, else p = |z|; σ' = |z|(1 − |z|)
     const small = abs<V>(stored);
     const big = sub<V>(splat<V>(1), small);
-    const p = mode == MODE_HARD ? small : choose<V>(gtMask<V>(splat<V>(0), stored), big, small);
-    store<V>(dst + o, mul<V>(slopeOf<V>(p, g, coef, c, mode, isMask), mul<V>(small, big)));
-  } else store<V>(dst + o, slopeOf<V>(stored, g, coef, c, mode, isMask));
+    const p = sigmoidP<V>(stored, small, big);
+    const comp = sigmoidP<V>(stored, big, small);
+    store<V>(dst + o, mul<V>(slopeOf<V>(p, comp, g, coef, c, mode, isMask), mul<V>(small, big)));
+  } else store<V>(dst + o, slopeOf<V>(stored, sub<V>(splat<V>(1), stored), g, coef, c, mode, isMask));
 }
 
 // @ts-ignore: decorator
@@ -238,7 +279,7 @@ import { storeChannelsLast, toChannelsLast } from "./layout";
     }
     return;
   }
-  const main = ASC_FEATURE_SIMD ? nv & ~3 : 0;
+  const main = groupedVoxels(nv);
   if (ASC_FEATURE_SIMD) gradientRange<v128, T>(keepPtr, kps, t, tps, 0, main, C, ilv, act, tkind, mode, ce, coef, dst, dps, tmp);
   gradientRange<f32, T>(keepPtr, kps, t, tps, main, nv, C, ilv, act, tkind, mode, ce, coef, dst, dps, tmp);
 }

@@ -26,7 +26,7 @@
 // (integer lanes in SIMD, whole floats below 2^24 in scalar), so labels that
 // match no class — out of range, negative, fractional, NaN — show up for free:
 // the counts over all classes fall short of the voxel count.
-import { addTo, blockOf, classAt, LANES } from "./blocks";
+import { addTo, blockOf, classAt, groupedVoxels } from "./blocks";
 import {
   COMP_ELEMENTS, COMP_NONE, COMP_OUTSIDE_LABEL, LABEL_F32, LABEL_I32, LABEL_LANES, LABEL_U16, LABEL_U8,
   MODE_HARD, MODE_SOFT, MODE_SQUARED, STAT_CE, STAT_COUNT, STAT_FN, STAT_FP, STAT_SE, STAT_TP, STATS, TARGET_MASK,
@@ -41,20 +41,12 @@ import { add, choose, classMask, countIn, countLane, drop, gtMask, keep, labelMa
   return labelMask<V, T>(t, c);
 }
 
-/** 1 − p, exact where it matters (see activate.ts). */
-// @ts-ignore: decorator
-@inline function compOf<V>(p: V, comp: usize, ckind: i32): V {
-  if (ckind == COMP_NONE) return sub<V>(splat<V>(1), p);
-  return load<V>(comp); // an element plane, or O (outside the label: only used under the label's mask)
-}
-
 /**
  * g − p. Where g is (near) 1 and the activation left an exact 1 − p, it is
  * (1 − p) − (1 − g): from a rounded p ≈ 1 the difference would keep no digit.
  */
 // @ts-ignore: decorator
-@inline function gMinusP<V>(p: V, g: V, comp: V, isMask: bool, ckind: i32): V {
-  if (!isMask) return choose<V>(g, comp, sub<V>(splat<V>(0), p));
+@inline function gMinusP<V>(p: V, g: V, comp: V, ckind: i32): V {
   if (ckind == COMP_NONE) return sub<V>(g, p);
   return choose<V>(gtMask<V>(g, splat<V>(0.5)), sub<V>(comp, sub<V>(splat<V>(1), g)), sub<V>(g, p));
 }
@@ -71,14 +63,14 @@ import { add, choose, classMask, countIn, countLane, drop, gtMask, keep, labelMa
     return mul<V>(d, d);
   }
   if (k == STAT_SE) {
-    const d = gMinusP<V>(p, g, q, true, ckind);
+    const d = gMinusP<V>(p, g, q, ckind);
     return mul<V>(d, d);
   }
   if (mode == MODE_SOFT) {
     if (k == STAT_TP) return pmin<V>(p, g);
     // pmax keeps a NaN in its first argument, so NaN input reaches fp and fn
     if (k == STAT_FP) return pmax<V>(sub<V>(p, g), splat<V>(0));
-    return pmax<V>(gMinusP<V>(p, g, q, true, ckind), splat<V>(0));
+    return pmax<V>(gMinusP<V>(p, g, q, ckind), splat<V>(0));
   }
   if (k == STAT_TP) return mul<V>(p, g);
   if (k == STAT_FP) return mul<V>(p, sub<V>(splat<V>(1), g));
@@ -244,7 +236,7 @@ function statsLoop<T, M, K, E>(
   const mode = is<M, Soft>() ? MODE_SOFT : is<M, Squared>() ? MODE_SQUARED : MODE_HARD;
   const ckind = is<K, CompNone>() ? COMP_NONE : is<K, CompElements>() ? COMP_ELEMENTS : COMP_OUTSIDE_LABEL;
   const ce = is<E, WithCe>();
-  const main = ASC_FEATURE_SIMD ? nv & ~3 : 0;
+  const main = groupedVoxels(nv);
   for (let c = 0; c < C; c++) {
     const o = blockOf(out, c);
     if (isReference<T>()) {

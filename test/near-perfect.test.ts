@@ -75,6 +75,33 @@ describe.each(BUILDS)("near-perfect predictions keep their digits (simd: $simd)"
     expect(gradError(grad!, ref.grad, 0)).toBeLessThanOrEqual(1e-4);
   });
 
+  // the squared denominator and soft labels read p − g in the gradient: from 1 − p where g is 1
+  for (const extra of [{ squaredPred: true }, { softLabel: true }] as const) {
+    const name = Object.keys(extra)[0];
+    it.each(MARGINS)(`sigmoid, ${name}, all-ones target, logits %i ± 0.5`, (margin) => {
+      const r = rng(margin + 100);
+      const x = Float32Array.from({ length: N }, () => margin + r() - 0.5);
+      const t = new Float32Array(N).fill(1);
+      const o = { shape: [1, N, 1], sigmoid: true, ...extra };
+      const { loss, grad } = diceLoss(x, t, { ...o, grad: true });
+      const ref = referenceKeepingDigits(x, t, o);
+      expect(relative(loss, ref.loss)).toBeLessThanOrEqual(1e-6);
+      expect(gradError(grad!, ref.grad, 0)).toBeLessThanOrEqual(1e-4);
+    });
+    it.each(MARGINS)(`softmax, ${name}, 4 classes, label map and one-hot mask, margin %i`, (margin) => {
+      const C = 4;
+      const map = labels(Uint8Array, N, C, margin + 2);
+      const x = confidentLogits(map, C, margin, "channels-last");
+      for (const target of [map, oneHot(map, 1, N, C, "channels-last")]) {
+        const o = { shape: [1, N, C], softmax: true, toOnehotY: target === map, ...extra };
+        const { loss, grad } = diceLoss(x, target, { ...o, grad: true });
+        const ref = referenceKeepingDigits(x, target, o);
+        expect(relative(loss, ref.loss)).toBeLessThanOrEqual(1e-6);
+        expect(gradError(grad!, ref.grad, 0)).toBeLessThanOrEqual(1e-4);
+      }
+    });
+  }
+
   it.each(MARGINS)("diceCELoss, 4 classes, label map, margin %i: the cross-entropy from log-sum-exp", (margin) => {
     const C = 4;
     const map = labels(Uint8Array, N, C, margin + 1);

@@ -47,8 +47,9 @@ function activated(input: ArrayLike<number>, target: ArrayLike<number>, o: DiceC
 
 /**
  * The Dice loss (MONAI's defaults: every class, mean over batch items and
- * classes; with `lambdaCe`, plus PyTorch's cross-entropy on the logits) and its
- * gradient, for sigmoid or softmax logits and 0/1 targets.
+ * classes; `squaredPred` for Σp² + Σg²; with `lambdaCe`, plus PyTorch's
+ * cross-entropy on the logits) and its gradient, for sigmoid or softmax logits
+ * and 0/1 targets — for which `softLabel` changes nothing.
  */
 export function referenceKeepingDigits(
   input: ArrayLike<number>,
@@ -60,26 +61,33 @@ export function referenceKeepingDigits(
   const sd = o.smoothDr ?? 1e-5;
   const items = B * C;
   let loss = 0;
-  // dL/dp = a + b·g per (b, c), from f = (fp + fn + sd − sn)/(2tp + fp + fn + sd)
+  // dL/dp = a + b·g + k·(p − g) per (b, c), from f = (fp + fn + sd − sn)/(2tp + fp + fn + sd),
+  // or with the squared denominator f = (se + sd − sn)/(se + 2tp + sd)
   const a = new Float64Array(items);
   const bc = new Float64Array(items);
+  const k = new Float64Array(items);
+  /** p − g with 1 − p exact where g is 1 */
+  const diff = (i: number) => (g[i]! ? -q[i]! : p[i]!);
   for (let r = 0; r < items; r++) {
     let tp = 0;
-    let fp = 0;
-    let fn = 0;
+    let mismatch = 0;
     for (let v = 0; v < S; v++) {
       const i = r * S + v;
       tp += p[i]! * g[i]!;
-      fp += p[i]! * (1 - g[i]!);
-      fn += q[i]! * g[i]!;
+      mismatch += o.squaredPred ? diff(i) ** 2 : p[i]! * (1 - g[i]!) + q[i]! * g[i]!;
     }
-    const N = fp + fn + sd - sn;
-    const D = 2 * tp + fp + fn + sd;
+    const N = mismatch + (sd - sn);
+    const D = 2 * tp + mismatch + sd;
     loss += N / D / items;
-    const dfp = (2 * tp + sn) / (D * D) / items;
+    const dMismatch = (2 * tp + sn) / (D * D) / items;
     const dtp = (-2 * N) / (D * D) / items;
-    a[r] = dfp;
-    bc[r] = dtp - 2 * dfp;
+    if (o.squaredPred) {
+      bc[r] = dtp;
+      k[r] = 2 * dMismatch;
+    } else {
+      a[r] = dMismatch;
+      bc[r] = dtp - 2 * dMismatch;
+    }
   }
   const grad = new Float64Array(B * C * S);
   const lambdaDice = o.lambdaDice ?? 1;
@@ -87,7 +95,10 @@ export function referenceKeepingDigits(
   let ce = 0;
   for (let b = 0; b < B; b++) {
     for (let v = 0; v < S; v++) {
-      const r = (c: number) => a[b * C + c]! + bc[b * C + c]! * g[(b * C + c) * S + v]!;
+      const r = (c: number) => {
+        const i = (b * C + c) * S + v;
+        return a[b * C + c]! + bc[b * C + c]! * g[i]! + k[b * C + c]! * diff(i);
+      };
       for (let c = 0; c < C; c++) {
         const i = (b * C + c) * S + v;
         let dx: number;
