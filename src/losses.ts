@@ -67,6 +67,8 @@ interface Plan {
   batch: boolean;
   /** pass 1 also sums the cross-entropy */
   crossEntropy: boolean;
+  /** Checks of the resolved problem the options alone cannot make, before pass 1 writes anything. */
+  accept?(problem: Problem): void;
   evaluate(reduced: Reduced, problem: Problem, raw: RawStats): Evaluated;
 }
 
@@ -149,13 +151,15 @@ function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smo
   return {
     ...common,
     crossEntropy: true,
-    evaluate(reduced, problem, raw) {
+    accept(problem) {
       if (problem.act !== ACT_SOFTMAX) {
         throw new DiceWasmError(
           "INVALID_OPTION",
           `${fn}: pass logits with softmax: true and at least 2 classes (MONAI's cross-entropy applies log-softmax to the input; one class would need binary cross-entropy, not supported yet).`,
         );
       }
+    },
+    evaluate(reduced, problem, raw) {
       const all = classWeights(fn, options.weight, problem.C);
       const partials = ratioLoss(reduced, form, smoothNr, smoothDr);
       const kept = all && reduced.C > 1 ? reduced.classes.map((c) => all[c]!) : undefined;
@@ -237,7 +241,8 @@ export function lossForward(
 ): { loss: number | Float64Array; raw: RawStats; warnings: string[] } {
   const plan = planOf(kind, options);
   const keepSource = keep ? (sourceOf(keep) as Source<Float32Array>) : undefined;
-  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy }, keepSource);
+  const passOptions = { ...options, crossEntropy: plan.crossEntropy };
+  const { problem, raw } = measure(plan.fn, input, target, passOptions, keepSource, plan.accept);
   const { evaluated } = evaluate(plan, problem, raw);
   return { loss: reduce(plan, evaluated), raw, warnings: problem.warnings };
 }
@@ -264,7 +269,8 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
   const plan = planOf(kind, options);
   const out = gradTarget(plan.fn, options.grad, input, target);
   // pass 1 leaves the activation where the gradient goes; pass 2 turns it into the gradient there
-  const { problem, raw } = measure(plan.fn, input, target, { ...options, crossEntropy: plan.crossEntropy }, out);
+  const passOptions = { ...options, crossEntropy: plan.crossEntropy };
+  const { problem, raw } = measure(plan.fn, input, target, passOptions, out, plan.accept);
   const { reduced, evaluated } = evaluate(plan, problem, raw);
   const result: LossResult = { loss: reduce(plan, evaluated), warnings: problem.warnings };
   if (out) {

@@ -307,7 +307,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
         `${fn}: an integer target of the prediction's size is not a mask; pass a Float32Array mask, or a label map with toOnehotY: true.`,
       );
     }
-    mask = { array: Float32Array.from(targetSource.array), ptr: undefined };
+    mask = { array: binaryMask(fn, targetSource.array as IntegerArray), ptr: undefined };
   }
   return {
     B,
@@ -321,4 +321,23 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
     target: { kind: "mask", source: mask },
     warnings,
   };
+}
+
+type IntegerArray = Uint8Array | Uint16Array | Int32Array;
+
+/**
+ * A one-class integer target as the float mask MONAI would read it as, refusing
+ * values other than 0 and 1: there they are class ids of a label map meant for
+ * more channels, and would make tp exceed the target volume (a negative loss).
+ */
+function binaryMask(fn: string, labels: IntegerArray): Float32Array {
+  const at = labels.findIndex((l) => l !== 0 && l !== 1);
+  if (at >= 0) {
+    fail(
+      "LABEL_OUT_OF_RANGE",
+      `${fn}: the prediction has one channel, so an integer target is a binary mask of 0 and 1, but it holds ${labels[at]} at index ${at}. For classes 0…K−1, give the prediction K channels and set toOnehotY: true.`,
+      { index: at, value: labels[at], numClasses: 1 },
+    );
+  }
+  return Float32Array.from(labels);
 }

@@ -56,7 +56,8 @@ export function overlapStats(
 }
 
 /**
- * Checks the arrays against the options and runs pass 1: what every public
+ * Checks the arrays against the options (and `accept`, the caller's own
+ * checks, before anything is written) and runs pass 1: what every public
  * function starts with. With `keep`, the activation is left there for pass 2.
  */
 export function measure(
@@ -65,8 +66,10 @@ export function measure(
   target: Target,
   options: PassOptions,
   keep?: Source<Float32Array>,
+  accept?: (problem: Problem) => void,
 ): { problem: Problem; raw: RawStats } {
   const problem = resolveProblem(fn, input, target, options);
+  accept?.(problem);
   const raw = computeStats(problem, keep);
   checkData(problem, raw);
   return { problem, raw };

@@ -84,9 +84,11 @@ describe.each(BUILDS)("diceCELoss (simd: $simd)", (build) => {
     const map = labels(Int32Array, B * S, C, 2);
     const shape = [B, ...SPATIAL, C];
     const base = { shape, toOnehotY: true } as const;
-    expect(() => diceCELoss(input, map, base)).toThrow(
+    const grad = new Float32Array(input.length).fill(7);
+    expect(() => diceCELoss(input, map, { ...base, grad })).toThrow(
       expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringMatching(/softmax: true/) }),
     );
+    expect(grad.every((g) => g === 7)).toBe(true); // refused before the first pass writes anything
     expect(() => diceCELoss(input, map, { ...base, softmax: true, reduction: "none" } as never)).toThrow(
       /reduction 'none'/,
     );

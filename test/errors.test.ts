@@ -68,6 +68,17 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     }
   });
 
+  it("a one-channel integer target holding more than 0 and 1", () => {
+    const one = [2, 4, 4, 1];
+    const binary = labels(Uint8Array, 32, 2, 5);
+    expect(diceLoss(p.subarray(0, 32), binary, { shape: one }).loss).toBeGreaterThan(0); // read as a mask, as MONAI does
+    expectError(
+      () => diceLoss(p.subarray(0, 32), labels(Int32Array, 32, 3, 2), { shape: one, toOnehotY: true }),
+      "LABEL_OUT_OF_RANGE",
+      /one channel.*holds 2 at index \d+.*K channels/,
+    );
+  });
+
   it("fractional or NaN labels", () => {
     for (const value of [1.5, Number.NaN]) {
       const bad = Float32Array.from(map, (l, i) => (i === 9 ? value : l));

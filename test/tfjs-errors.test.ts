@@ -11,11 +11,11 @@ import { TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
 
 const shape = [2, 6, 6, 6, 3];
 
-/** The error, and no tensor left behind by it. */
+/** The error, and no tensor or backend data (a kernel's unfinished output) left behind by it. */
 function expectError(run: () => unknown, code: DiceWasmErrorCode, message: RegExp): void {
-  const before = tf.memory().numTensors;
+  const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
   expectDiceWasmError(run, code, message);
-  expect(tf.memory().numTensors).toBe(before);
+  expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
 }
 
 describe.each(TF_BACKENDS)("bad input on the %s backend", (backendName) => {
@@ -56,6 +56,8 @@ describe.each(TF_BACKENDS)("bad input on the %s backend", (backendName) => {
       tf.where(tf.equal(tf.reshape(tf.range(0, 2 * 216 * 3), shape), 100), tf.scalar(Number.NaN), logits),
     );
     expectError(() => diceLoss(labelMap, bad, { softmax: true }), "NON_FINITE_INPUT", /NaN at index 100/);
+    const lossAndGrad = tf.valueAndGrad((x: tf.Tensor) => diceLoss(labelMap, x, { softmax: true }));
+    expectError(() => lossAndGrad(bad), "NON_FINITE_INPUT", /NaN at index 100/);
     const options = coreOptions("dice", labelMap, bad, { softmax: true });
     expectError(() => compositeLoss("dice", labelMap, bad, options), "NON_FINITE_INPUT", /1 NaN or infinite/);
     bad.dispose();

@@ -30,6 +30,8 @@ export interface BackendAccess {
   read(t: TensorInfo): TensorData;
   /** A new float32 tensor; `fill` writes it (after the allocation, so its view stays attached). */
   output(shape: number[], fill: (data: Float32Array) => void): TensorInfo;
+  /** Frees a tensor made by `output` that will not be returned (its kernel failed). */
+  release(t: TensorInfo): void;
 }
 
 /** The slice of tfjs-backend-wasm's BackendWasm we use (its public class, untyped here to keep it optional). */
@@ -138,16 +140,22 @@ function wasmAccess(backend: KernelBackend): BackendAccess {
     },
     output(shape, fill) {
       const info = b.makeOutput(shape, "float32");
-      fill(
-        new Float32Array(
-          memory.buffer,
-          offset(info),
-          shape.reduce((a, d) => a * d, 1),
-        ),
-      );
-      return info;
+      const size = shape.reduce((a, d) => a * d, 1);
+      return filled(b, info, () => fill(new Float32Array(memory.buffer, offset(info), size)));
     },
+    release: (t) => b.disposeData(t.dataId, true),
   };
+}
+
+/** `info` once `fill` has written it; freed if `fill` throws, so that a failed kernel leaves nothing behind. */
+function filled(backend: KernelBackend, info: TensorInfo, fill: () => void): TensorInfo {
+  try {
+    fill();
+  } catch (error) {
+    backend.disposeData(info.dataId, true);
+    throw error;
+  }
+  return info;
 }
 
 /** The slice of tfjs-backend-cpu's MathBackendCPU we use. */
@@ -163,9 +171,9 @@ function cpuAccess(backend: KernelBackend): BackendAccess {
     read: (t) => b.data.get(t.dataId)!.values,
     output(shape, fill) {
       const values = new Float32Array(shape.reduce((a, d) => a * d, 1));
-      fill(values);
-      return b.makeTensorInfo(shape, "float32", values);
+      return filled(b, b.makeTensorInfo(shape, "float32", values), () => fill(values));
     },
+    release: (t) => b.disposeData(t.dataId, true),
   };
 }
 

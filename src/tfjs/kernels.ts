@@ -99,14 +99,19 @@ function forward(
   return access.run(classes(attrs), () => {
     // the output first, so that the views pass 1 takes stay attached while it runs
     const value = access.output(lossShape(attrs), () => {});
-    const prediction = access.read(x) as Float32Array;
-    const keep = saved ? (access.read(saved.activation) as Float32Array) : undefined;
-    const { loss, raw, warnings } = lossForward(kind, prediction, access.read(y), options, keep);
-    warnOnce(warnings);
-    const out = access.read(value) as Float32Array;
-    if (typeof loss === "number") out[0] = loss;
-    else out.set(loss);
-    if (saved) packStats(raw, access.read(saved.stats) as Float32Array);
+    try {
+      const prediction = access.read(x) as Float32Array;
+      const keep = saved ? (access.read(saved.activation) as Float32Array) : undefined;
+      const { loss, raw, warnings } = lossForward(kind, prediction, access.read(y), options, keep);
+      warnOnce(warnings);
+      const out = access.read(value) as Float32Array;
+      if (typeof loss === "number") out[0] = loss;
+      else out.set(loss);
+      if (saved) packStats(raw, access.read(saved.stats) as Float32Array);
+    } catch (error) {
+      access.release(value);
+      throw error;
+    }
     return value;
   });
 }
