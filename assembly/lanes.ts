@@ -42,7 +42,7 @@
   return a / b;
 }
 
-/** a < b ? a : b per lane (one instruction; a NaN in b is dropped, one in a kept). */
+/** a < b ? a : b per lane (one instruction; a NaN in a is dropped, one in b kept). */
 // @ts-ignore: decorator
 @inline export function pmin<V>(a: V, b: V): V {
   if (isVector<V>()) return f32x4.pmin(b, a);

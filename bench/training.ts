@@ -34,22 +34,27 @@ interface Result {
 }
 const results: Result[] = [];
 
-/** A contender of ours, or a peer, checked against the float64 loss `exact` to `tol`. */
-function checked(name: string, exact: number, run: () => number, tol = 1e-5): Contender {
-  return {
-    name,
-    run,
-    check: () => {
-      const got = run();
-      if (!(Math.abs(got - exact) <= tol * exact)) throw new Error(`${name}: ${got}, float64 reference ${exact}`);
-    },
-  };
-}
-
+/** A check that `value()` is within `tol` (relative) of the float64 loss `exact`; for us and for peers. */
 const checkWith = (exact: number, tol: number) => (name: string, value: () => number) => () => {
   const got = value();
   if (!(Math.abs(got - exact) <= tol * exact)) throw new Error(`${name}: ${got}, float64 reference ${exact}`);
 };
+
+/** A contender of ours, checked against the float64 loss `exact` to `tol` before it is timed. */
+function checked(name: string, exact: number, run: () => number, tol = 1e-5): Contender {
+  return { name, run, check: checkWith(exact, tol)(name, run) };
+}
+
+/** A tfjs training step's loss part: value and gradient of `f` at `x`, the gradient left on the backend. */
+function tfStep(x: tf.Tensor, f: (z: tf.Tensor) => tf.Tensor): () => number {
+  const vg = tf.valueAndGrad(f);
+  return () => {
+    const { value, grad } = vg(x);
+    const loss = value.dataSync()[0]!;
+    tf.dispose([value, grad]);
+    return loss;
+  };
+}
 
 /** The synthetic volume for C classes (one class: sigmoid logits and a mask). */
 function volume(C: number) {
@@ -100,27 +105,17 @@ async function stepGroup(C: number, title: string, extra: (peer: TorchPeer | und
   const xt = tf.tensor(logits, shape);
   const yt = tf.tensor(Int32Array.from(labels!), shape.slice(0, 4), "int32");
   const resolved = coreOptions("dice", yt, xt, { softmax: true });
-  /** Value and gradient as a training step uses them: the gradient stays on the backend. */
-  const tfStep = (f: (z: tf.Tensor) => tf.Tensor) => {
-    const vg = tf.valueAndGrad(f);
-    return () => {
-      const { value, grad } = vg(xt);
-      const loss = value.dataSync()[0]!;
-      tf.dispose([value, grad]);
-      return loss;
-    };
-  };
   await stepGroup(C, `Dice loss + gradient, [1, ${SIDE}³, ${C}] softmax logits, label map`, () => [
     checked(
       "dice-wasm/tfjs op, tfjs wasm (int32 labels)",
       exact,
-      tfStep((z) => ops.diceLoss(yt, z, { softmax: true })),
+      tfStep(xt, (z) => ops.diceLoss(yt, z, { softmax: true })),
     ),
     // tfjs-wasm sums in float32, one after another: its loss is off by ~1e-4
     checked(
       "tf ops + autodiff, tfjs wasm",
       exact,
-      tfStep((z) => ops.compositeLoss("dice", yt, z, resolved, false)),
+      tfStep(xt, (z) => ops.compositeLoss("dice", yt, z, resolved, false)),
       1e-2,
     ),
   ]);
@@ -150,27 +145,18 @@ for (const C of [1, 2, 3, 8]) {
   const yt = tf.tensor(Int32Array.from(labels!), shape.slice(0, 4), "int32");
   const exactDice = referenceLoss("dice", logits, labels!, o) as number;
   const exactCE = referenceLoss("diceCE", logits, labels!, o) as number;
-  const tfStep = (f: (z: tf.Tensor) => tf.Tensor) => {
-    const vg = tf.valueAndGrad(f);
-    return () => {
-      const { value, grad } = vg(xt);
-      const loss = value.dataSync()[0]!;
-      tf.dispose([value, grad]);
-      return loss;
-    };
-  };
   const contenders = [
     checked("diceLoss, arrays in wasm memory", exactDice, () => diceLoss(x, t, { ...o, grad: g }).loss),
     checked("diceCELoss, arrays in wasm memory", exactCE, () => diceCELoss(x, t, { ...o, grad: g }).loss),
     checked(
       "diceLoss, tfjs wasm",
       exactDice,
-      tfStep((z) => ops.diceLoss(yt, z, { softmax: true })),
+      tfStep(xt, (z) => ops.diceLoss(yt, z, { softmax: true })),
     ),
     checked(
       "diceCELoss, tfjs wasm",
       exactCE,
-      tfStep((z) => ops.diceCELoss(yt, z, { softmax: true })),
+      tfStep(xt, (z) => ops.diceCELoss(yt, z, { softmax: true })),
     ),
   ];
   const group: Group = {

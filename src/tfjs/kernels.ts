@@ -5,7 +5,7 @@
 // outputs of the loss kernel: during backprop the engine makes a zero gradient,
 // in a fresh JavaScript array, for every output nobody differentiates — ~120 ms
 // of page faults for a [1, 128³, 4] activation. Instead, while a gradient is
-// recorded, runLoss makes two uninitialised tensors and passes them as inputs
+// recorded, runLoss makes two tensors without contents and passes them as inputs
 // the loss kernel fills; the engine saves them for the gradient (inputs to
 // save are cloned: one copy within the backend's memory) and disposes them
 // after backprop, as it does any saved tensor.
