@@ -374,7 +374,8 @@ export function planar(x: usize, ilv: i32, xps: i32, nv: i32, C: i32, dst: usize
  * Pass 1's activation of a chunk of nv voxels × C classes (see the addressing
  * above; pointers in bytes, plane strides in floats):
  *   x, xps      the input (logits)
- *   out, ops    softmax: p; sigmoid: z = ±σ(−|x|) (pass 2's input)
+ *   out, ops    softmax: p; sigmoid: z = ±σ(−|x|) (pass 2's input); no
+ *               activation: the input copied into planar groups
  *   p           sigmoid: p, planar groups with plane stride `sps`
  *   comp        sigmoid, and softmax with a mask: 1 − p, exact (plane stride `sps`)
  *   voxel       softmax with labels: per voxel, O (the mass outside the label)
@@ -403,7 +404,8 @@ export function activate(
     }
     return check;
   }
-  // channels-last: into planar groups first, then (sigmoid) elementwise over the chunk in place
+  // anything else (channels-last, or no activation): into planar groups first,
+  // then (sigmoid) elementwise over the chunk in place
   const check = planar(x, ilv, xps, nv, C, out, ops, tmp);
   if (act == ACT_SIGMOID) sigmoidRun(out, nv * C, out, p, comp);
   else if (act != ACT_NONE) return NaN;

@@ -23,7 +23,7 @@ export const MODE_SQUARED = 2;
 /** Where the statistics find 1 − p: computed from p, the per-voxel mass outside the label, or an element plane. */
 export const COMP_NONE = 0;
 export const COMP_OUTSIDE_LABEL = 1;
-export const COMP_ELEMENTS = 3;
+export const COMP_ELEMENTS = 2;
 
 /** Statistics per class, float64 [STATS][W]: their order. */
 export const STAT_TP = 0;

@@ -289,7 +289,8 @@ function gradientAct<T>(
   keepPtr: usize, kps: usize, t: usize, tps: usize, nv: i32, C: i32, ilv: bool, act: i32, tkind: i32,
   mode: i32, ce: bool, coef: usize, dst: usize, dps: usize, tmp: usize,
 ): void {
-  // one specialised loop per (activation, mode, common class count)
+  // one specialised loop per (activation, mode, common class count); the
+  // cross-entropy comes with hard terms only (diceCELoss refuses the others)
   if (act == ACT_SOFTMAX) {
     if (ce) {
       if (C == 2) gradientOf<T>(keepPtr, kps, t, tps, nv, 2, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);

@@ -129,7 +129,7 @@
 /**
  * W labels of type T at `ptr` as i32 lanes (SIMD) or one float (scalar), for
  * comparing with several classes; a float label that is not a whole number
- * becomes −1, which matches no class.
+ * matches no class (SIMD: it becomes −1; scalar: it stays fractional).
  */
 // @ts-ignore: decorator
 @inline export function labelsAt<V, T>(ptr: usize): V {

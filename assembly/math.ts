@@ -73,10 +73,10 @@ const C6: f32 = 0.0013780406443402171;
 
 const SQRT2: f32 = 1.41421356;
 // ln 2 split as for exp, so that k·LN2_HI is exact for |k| ≤ 128.
-const LN2_HI_LOG: f32 = 0.693145752; // 0x3f317180
+const LN2_HI_LOG: f32 = 0.693145752; // 0x3f317200
 const LN2_LO_LOG: f32 = 1.42860677e-6; // 0x35bfbe8e
 // ln(1 + f) = 2·atanh(s), s = f/(2 + f): fdlibm's minimax coefficients for
-// R(z) ≈ 2·atanh(s)/s − 1 − z/3·… in z = s², |s| ≤ 0.172.
+// R(z) ≈ 2·atanh(s)/s − 2 in z = s², |s| ≤ 0.172.
 const LG1: f32 = 0.666666627; // 0xaaaaaa.0p-24
 const LG2: f32 = 0.400009722; // 0xccce13.0p-25
 const LG3: f32 = 0.284987867; // 0x91e9ee.0p-25

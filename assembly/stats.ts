@@ -68,8 +68,9 @@ import { add, choose, classMask, countIn, countLane, drop, gtMask, keep, labelMa
   }
   if (mode == MODE_SOFT) {
     if (k == STAT_TP) return pmin<V>(p, g);
-    // pmax keeps a NaN in its first argument, so NaN input reaches fp and fn
-    if (k == STAT_FP) return pmax<V>(sub<V>(p, g), splat<V>(0));
+    // pmax keeps a NaN in its first argument, so NaN input reaches fp and fn;
+    // p − g as −(g − p), so that it also keeps its digits where g is near 1
+    if (k == STAT_FP) return pmax<V>(sub<V>(splat<V>(0), gMinusP<V>(p, g, q, ckind)), splat<V>(0));
     return pmax<V>(gMinusP<V>(p, g, q, ckind), splat<V>(0));
   }
   if (k == STAT_TP) return mul<V>(p, g);

@@ -6,10 +6,9 @@
 //   BENCH_SIDE=96 npm run bench:training   for a quicker run (default 128)
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-layers"; // the gradients of tfjs's own ops
-import { readFileSync, writeFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import { type Contender, environment, type Group, type Row, runGroup, saveJson } from "../src/bench/harness.js";
-import { environmentLine } from "../src/bench/report.js";
+import { environmentLine, writeSection } from "../src/bench/report.js";
 import { createVolume, diceCELoss, diceLoss, init } from "../src/index.js";
 import { referenceLoss } from "../src/reference/losses.js";
 import { syntheticVolume } from "../src/synthetic.js";
@@ -173,7 +172,7 @@ for (const C of [1, 2, 3, 8]) {
 
 const env = environment();
 console.log(`\nresults: ${saveJson("training", { env, results })}`);
-writeSection("docs/BENCHMARKS.md", render(results));
+writeSection("docs/BENCHMARKS.md", "training", render(results));
 
 /** Markdown: one table per group, our rows in bold, ns per logit and the ratio to the group's peer. */
 function render(all: Result[]): string {
@@ -182,21 +181,11 @@ function render(all: Result[]): string {
     parts.push(`### ${group.title}`, "");
     parts.push(`| contender | median ms | ns per logit | × ${group.peer} |`, "|---|---|---|---|");
     for (const r of rows) {
-      const ours = r.name.startsWith("dice") || r.name.startsWith("diceCE");
+      const ours = r.name.startsWith("dice");
       const cells = [r.name, r.medianMs.toFixed(2), ((r.medianMs * 1e6) / logits).toFixed(2), r.ratioToPeer.toFixed(2)];
       parts.push(`| ${cells.map((c) => (ours ? `**${c}**` : c)).join(" | ")} |`);
     }
     parts.push("");
   }
   return parts.join("\n");
-}
-
-function writeSection(page: string, markdown: string): void {
-  const doc = readFileSync(page, "utf8");
-  const [start, end] = ["<!-- training -->", "<!-- /training -->"];
-  if (!doc.includes(start)) throw new Error(`${page} has no ${start} … ${end} section`);
-  writeFileSync(
-    page,
-    `${doc.slice(0, doc.indexOf(start) + start.length)}\n${markdown}\n${doc.slice(doc.indexOf(end))}`,
-  );
 }

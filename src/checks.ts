@@ -3,6 +3,7 @@
 // per-class label counts short of the voxel count. Only when a check fires do we
 // scan the arrays, to say exactly where the problem is.
 import { DiceWasmError } from "./errors.js";
+import { ACT_NONE } from "./kernel-codes.js";
 import type { Problem } from "./options.js";
 import type { RawStats } from "./passes.js";
 
@@ -38,7 +39,9 @@ export function checkData(problem: Problem, raw: RawStats): void {
     }
     throw new DiceWasmError(
       "NON_FINITE_INPUT",
-      "the statistics overflowed float32: prediction or target values are far outside [0, 1]; pass probabilities, or logits with sigmoid/softmax.",
+      problem.act === ACT_NONE
+        ? "the statistics overflowed float32: prediction or target values are far outside [0, 1]; pass probabilities, or logits with sigmoid/softmax."
+        : "the logits are finite but overflow float32 when shifted by their maximum (a spread above ~3.4e38): rescale them.",
     );
   }
   if (target.kind !== "label") return;

@@ -275,7 +275,8 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
   const result: LossResult = { loss: reduce(plan, evaluated), warnings: problem.warnings };
   if (out) {
     backward(plan, problem, reduced, evaluated, 1, out, out);
-    result.grad = out.array;
+    // a volume's view is taken again: reserving the workspace may have grown memory since gradTarget
+    result.grad = options.grad instanceof WasmVolume ? options.grad.array : out.array;
   }
   return result;
 }

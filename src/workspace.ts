@@ -8,7 +8,7 @@ export const CHUNK_ELEMENTS = 16384;
 /** The chunk buffers, each V·C floats (see src/passes.ts for what goes where). */
 export const BUFFERS = ["input", "target", "keep", "probability", "complement", "shifted", "targetPlanar"] as const;
 export type BufferName = (typeof BUFFERS)[number];
-/** The per-voxel planes, each V floats: O (outside the label), labels as lanes, −ln p. */
+/** The per-voxel planes, each V floats: O (outside the label), labels as lanes, −ln p of the label (ln Σe for masks). */
 export const PLANES = ["outside", "labels", "nll"] as const;
 export type PlaneName = (typeof PLANES)[number];
 

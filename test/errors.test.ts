@@ -71,11 +71,33 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
   it("a one-channel integer target holding more than 0 and 1", () => {
     const one = [2, 4, 4, 1];
     const binary = labels(Uint8Array, 32, 2, 5);
-    expect(diceLoss(p.subarray(0, 32), binary, { shape: one }).loss).toBeGreaterThan(0); // read as a mask, as MONAI does
+    // read as a mask, as MONAI does: the same loss as the same values in a Float32Array
+    for (const toOnehotY of [false, true]) {
+      expect(diceLoss(p.subarray(0, 32), binary, { shape: one, toOnehotY }).loss).toBe(
+        diceLoss(p.subarray(0, 32), Float32Array.from(binary), { shape: one }).loss,
+      );
+    }
     expectError(
       () => diceLoss(p.subarray(0, 32), labels(Int32Array, 32, 3, 2), { shape: one, toOnehotY: true }),
       "LABEL_OUT_OF_RANGE",
       /one channel.*holds 2 at index \d+.*K channels/,
+    );
+  });
+
+  it("a grad array that shares memory with the prediction or the target", () => {
+    const x = uniform(96, 11);
+    const t = labels(Uint8Array, 32, 3, 12);
+    const both = new Float32Array(96 + 32);
+    expectError(
+      () => diceLoss(x, t, { shape: [1, 32, 3], toOnehotY: true, grad: x }),
+      "INVALID_OPTION",
+      /grad shares memory with the prediction/,
+    );
+    const mask = both.subarray(0, 96);
+    expectError(
+      () => diceLoss(x, mask, { shape: [1, 32, 3], grad: both.subarray(32, 128) }),
+      "INVALID_OPTION",
+      /grad shares memory with the target/,
     );
   });
 

@@ -4,9 +4,9 @@
 // precision (1e-6 relative); gradients are float32 (1e-5 of their largest entry).
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DiceOptions, GeneralizedDiceOptions, LossResult, TverskyOptions } from "../src/index.js";
-import { diceLoss, generalizedDiceLoss, tverskyLoss } from "../src/index.js";
+import { createVolume, diceLoss, generalizedDiceLoss, tverskyLoss } from "../src/index.js";
 import { type ReferenceKind, referenceGradient, referenceLoss } from "../src/reference/losses.js";
-import { BUILDS, gradError, labels, oneHot, relMaxError, shapeOf, uniform, useBuild } from "./helpers.js";
+import { BUILDS, expectError, gradError, labels, oneHot, relMaxError, shapeOf, uniform, useBuild } from "./helpers.js";
 
 type Layout = "channels-last" | "channels-first";
 type AnyOptions = DiceOptions & TverskyOptions & GeneralizedDiceOptions;
@@ -239,5 +239,78 @@ describe.each(BUILDS)("other class counts: 1, 2, 4 (in registers), 5 and 8 (gene
         }
       }
     }
+  });
+});
+
+describe.each(BUILDS)(
+  "channels-last probabilities, 2 or 4 classes, no gradient: read interleaved (simd: $simd)",
+  (build) => {
+    beforeAll(() => useBuild(build));
+    const S = 10007; // several chunks, and a tail
+
+    it.each([2, 4])("C = %i: every target type and variant against the reference", (C) => {
+      const input = uniform(S * C, C + 20);
+      const map = labels(Int32Array, S, C, C + 21);
+      const targets = [
+        oneHot(map, 1, S, C, "channels-last"),
+        Uint8Array.from(map),
+        Uint16Array.from(map),
+        map,
+        Float32Array.from(map),
+      ];
+      for (const target of targets) {
+        for (const variant of VARIANTS.filter((v) => !v.options.weight)) {
+          const o = { shape: [1, S, C], toOnehotY: target.length === S, ...variant.options } as AnyOptions;
+          const loss = run(variant.kind, input, target as Float32Array, o).loss as number;
+          const ref = referenceLoss(variant.kind, input, target, o) as number;
+          expect(Math.abs(loss - ref), `${variant.kind} ${JSON.stringify(variant.options)}`).toBeLessThanOrEqual(
+            1e-6 * ref,
+          );
+        }
+      }
+    });
+
+    it.each([2, 4])("C = %i: NaN in the prediction and a label out of range are found", (C) => {
+      const input = uniform(S * C, C + 30);
+      const map = labels(Uint8Array, S, C, C + 31);
+      input[7777 * C + 1] = Number.NaN;
+      expectError(
+        () => diceLoss(input, map, { shape: [1, S, C], toOnehotY: true }),
+        "NON_FINITE_INPUT",
+        new RegExp(`index ${7777 * C + 1}`),
+      );
+      input[7777 * C + 1] = 0.5;
+      map[9001] = C;
+      expectError(
+        () => diceLoss(input, map, { shape: [1, S, C], toOnehotY: true }),
+        "LABEL_OUT_OF_RANGE",
+        /index 9001/,
+      );
+    });
+  },
+);
+
+describe.each(BUILDS)("arrays in wasm memory over many chunks (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+
+  it.each([3, 4, 6])("C = %i softmax with a label map: in place, the loss and gradient of copies", (C) => {
+    const S = 20011;
+    const logits = uniform(S * C, C + 40, -4, 4);
+    const map = labels(Uint8Array, S, C, C + 41);
+    const x = createVolume(S * C);
+    const t = createVolume(S, "uint8");
+    const g = createVolume(S * C);
+    x.array.set(logits);
+    t.array.set(map);
+    const o = { shape: [1, S, C], softmax: true, toOnehotY: true };
+    const { loss, grad } = diceLoss(x, t, { ...o, grad: g });
+    const ref = referenceLoss("dice", logits, map, o) as number;
+    expect(Math.abs(loss - ref)).toBeLessThanOrEqual(1e-6 * ref);
+    expect(grad!.buffer).toBe(g.array.buffer);
+    // the copying path's gradient is checked against central differences above, on small volumes
+    const copied = diceLoss(logits, map, { ...o, grad: true });
+    expect(copied.loss).toBe(loss);
+    expect(gradError(g.array, copied.grad!)).toBeLessThanOrEqual(1e-6);
+    for (const v of [x, t, g]) v.free();
   });
 });

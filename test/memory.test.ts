@@ -30,6 +30,21 @@ describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
     expect(before).toBeLessThan(4 * 2 ** 20);
   });
 
+  it("a grad volume is returned attached, also when the loss grew memory for many classes", () => {
+    const C = 4400; // enough to grow the workspace in both builds
+    const x = createVolume(16 * C);
+    x.array.set(uniform(16 * C, 7, -1, 1));
+    const map = labels(Uint16Array, 16, C, 8);
+    const g = createVolume(16 * C);
+    const before = runtime().heap.memory.buffer.byteLength;
+    const { grad } = diceLoss(x, map, { shape: [1, 16, C], softmax: true, toOnehotY: true, grad: g });
+    expect(runtime().heap.memory.buffer.byteLength).toBeGreaterThan(before); // the workspace grew
+    expect(grad!.length).toBe(16 * C);
+    expect(grad!.some((v) => v !== 0)).toBe(true);
+    x.free();
+    g.free();
+  });
+
   it.each(["channels-last", "channels-first"] as const)(
     "read in place give the same loss and gradient as copies (%s)",
     (layout) => {

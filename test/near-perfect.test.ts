@@ -14,12 +14,18 @@ const MARGINS = [8, 12, 16, 20, 30];
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 /** Logits where the label's class leads the others by `margin`, give or take 0.5. */
-function confidentLogits(map: Uint8Array, C: number, margin: number, layout: "channels-last" | "channels-first") {
+function confidentLogits(
+  map: Uint8Array,
+  C: number,
+  margin: number,
+  layout: "channels-last" | "channels-first",
+  n = N,
+) {
   const r = rng(margin);
-  const x = new Float32Array(N * C);
-  for (let v = 0; v < N; v++) {
+  const x = new Float32Array(n * C);
+  for (let v = 0; v < n; v++) {
     for (let c = 0; c < C; c++) {
-      x[layout === "channels-last" ? v * C + c : c * N + v] = (map[v] === c ? margin : 0) + r() - 0.5;
+      x[layout === "channels-last" ? v * C + c : c * n + v] = (map[v] === c ? margin : 0) + r() - 0.5;
     }
   }
   return x;
@@ -109,6 +115,69 @@ describe.each(BUILDS)("near-perfect predictions keep their digits (simd: $simd)"
     const o = { shape: [1, N, C], softmax: true, toOnehotY: true };
     const { loss, grad } = diceCELoss(x, map, { ...o, grad: true });
     const ref = referenceKeepingDigits(x, map, { ...o, lambdaCe: 1 });
+    expect(relative(loss, ref.loss)).toBeLessThanOrEqual(1e-6);
+    expect(gradError(grad!, ref.grad, 0)).toBeLessThanOrEqual(1e-4);
+  });
+
+  // the other kernel paths, on a voxel count that leaves a scalar tail in the SIMD build
+  const ODD = 2 ** 16 + 3;
+  const PATHS = [
+    {
+      name: "softmax, 6 classes (the generic loops), label map, channels-last",
+      C: 6,
+      layout: "channels-last",
+      target: "labels",
+      act: "softmax",
+    },
+    {
+      name: "softmax, 5 classes, one-hot mask, channels-first",
+      C: 5,
+      layout: "channels-first",
+      target: "mask",
+      act: "softmax",
+    },
+    {
+      name: "sigmoid, 3 classes, one-hot mask, channels-last",
+      C: 3,
+      layout: "channels-last",
+      target: "mask",
+      act: "sigmoid",
+    },
+    {
+      name: "sigmoid, 2 classes, one-hot mask, channels-first",
+      C: 2,
+      layout: "channels-first",
+      target: "mask",
+      act: "sigmoid",
+    },
+  ] as const;
+  for (const path of PATHS) {
+    it.each([12, 20])(`${path.name}, ${ODD} voxels, margin %i`, (margin) => {
+      const { C, layout } = path;
+      const map = labels(Uint8Array, ODD, C, margin + 3);
+      const x = confidentLogits(map, C, margin, layout, ODD);
+      const target = path.target === "labels" ? map : oneHot(map, 1, ODD, C, layout);
+      const o = {
+        shape: shapeOf(1, [ODD], C, layout),
+        layout,
+        [path.act]: true,
+        toOnehotY: path.target === "labels",
+      };
+      const { loss, grad } = diceLoss(x, target, { ...o, grad: true });
+      const ref = referenceKeepingDigits(x, target, o);
+      expect(relative(loss, ref.loss)).toBeLessThanOrEqual(1e-6);
+      expect(gradError(grad!, ref.grad, 0)).toBeLessThanOrEqual(1e-4);
+    });
+  }
+
+  it.each([12, 20])("diceCELoss, 3 classes, one-hot mask, margin %i: g·(ln Σe − d)", (margin) => {
+    const C = 3;
+    const map = labels(Uint8Array, ODD, C, margin + 4);
+    const x = confidentLogits(map, C, margin, "channels-last", ODD);
+    const mask = oneHot(map, 1, ODD, C, "channels-last");
+    const o = { shape: [1, ODD, C], softmax: true };
+    const { loss, grad } = diceCELoss(x, mask, { ...o, grad: true });
+    const ref = referenceKeepingDigits(x, mask, { ...o, lambdaCe: 1 });
     expect(relative(loss, ref.loss)).toBeLessThanOrEqual(1e-6);
     expect(gradError(grad!, ref.grad, 0)).toBeLessThanOrEqual(1e-4);
   });

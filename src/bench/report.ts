@@ -1,5 +1,6 @@
 // Renders suite results as Markdown tables and SVG charts for docs/, and as
 // plain tables for the terminal.
+import { readFileSync, writeFileSync } from "node:fs";
 import type { PrecisionRow } from "./precision.js";
 import { logLogChart } from "./svg.js";
 
@@ -134,4 +135,15 @@ export function renderSpeed(
     }
   }
   return { markdown: parts.join("\n"), svgs };
+}
+
+/** Replaces the text between `<!-- name -->` and `<!-- /name -->` in a Markdown page. */
+export function writeSection(page: string, name: string, markdown: string): void {
+  const doc = readFileSync(page, "utf8");
+  const [start, end] = [`<!-- ${name} -->`, `<!-- /${name} -->`];
+  if (!doc.includes(start)) throw new Error(`${page} has no ${start} … ${end} section`);
+  writeFileSync(
+    page,
+    `${doc.slice(0, doc.indexOf(start) + start.length)}\n${markdown}\n${doc.slice(doc.indexOf(end))}`,
+  );
 }

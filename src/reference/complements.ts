@@ -56,6 +56,18 @@ export function referenceKeepingDigits(
   target: ArrayLike<number>,
   o: DiceCEOptions,
 ): Evaluated {
+  // this reference implements the defaults of these options only: refuse the rest rather than ignore them
+  const defaults: Record<string, unknown> = {
+    reduction: "mean",
+    includeBackground: true,
+    batch: false,
+    jaccard: false,
+  };
+  for (const key of ["reduction", "includeBackground", "batch", "jaccard", "weight"] as const) {
+    if (o[key] !== undefined && o[key] !== defaults[key]) {
+      throw new Error(`referenceKeepingDigits: option ${key} is not implemented here`);
+    }
+  }
   const { B, C, S, at, p, q, g } = activated(input, target, o);
   const sn = o.smoothNr ?? 1e-5;
   const sd = o.smoothDr ?? 1e-5;
