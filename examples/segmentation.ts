@@ -39,18 +39,13 @@ export function segmentationData(size: number, classes: number, batch: number, s
 
 /**
  * Three Conv3D layers, 'same' padding: logits [B, D, H, W, C] for scans
- * [B, D, H, W, 1]. On the tfjs wasm backend the last two are per-voxel dense
- * layers instead (the same function as 1×1×1 convolutions): tfjs-backend-wasm
- * 4.22 computes Conv3D's input gradient (Conv3DBackpropInputV2) wrongly, so
- * stacked Conv3D layers get wrong gradients there (see docs/ARCHITECTURE.md).
+ * [B, D, H, W, 1]. On the tfjs wasm backend they need our Conv3D kernels
+ * (registerDiceOps registers them): tfjs-backend-wasm 4.22's own Conv3D
+ * gradients are wrong, so stacked Conv3D layers would not train there.
  */
 export function segmentationModel(size: number, classes: number, filters = 8, seed = 1): tfl.LayersModel {
   // seeded initial weights: the same run every time
   const init = (k: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + k }) });
-  const pointwise = (units: number, k: number, activation?: "relu") =>
-    tf.getBackend() === "wasm"
-      ? tfl.layers.dense({ units, activation, ...init(k) })
-      : tfl.layers.conv3d({ filters: units, kernelSize: 1, activation, ...init(k) });
   return tfl.sequential({
     layers: [
       tfl.layers.conv3d({
@@ -61,8 +56,8 @@ export function segmentationModel(size: number, classes: number, filters = 8, se
         activation: "relu",
         ...init(0),
       }),
-      pointwise(filters, 1, "relu"),
-      pointwise(classes, 2),
+      tfl.layers.conv3d({ filters, kernelSize: 1, activation: "relu", ...init(1) }),
+      tfl.layers.conv3d({ filters: classes, kernelSize: 1, ...init(2) }),
     ],
   });
 }

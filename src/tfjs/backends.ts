@@ -35,7 +35,7 @@ export interface BackendAccess {
 }
 
 /** The slice of tfjs-backend-wasm's BackendWasm we use (its public class, untyped here to keep it optional). */
-interface WasmBackend extends KernelBackend {
+export interface WasmBackend extends KernelBackend {
   wasm: {
     _malloc(bytes: number): number;
     _free(ptr: number): void;
@@ -47,7 +47,7 @@ interface WasmBackend extends KernelBackend {
 }
 
 /** The tfjs wasm backend's Emscripten heap, seen as our Allocator: we take room, never grow memory ourselves. */
-class EmscriptenHeap implements Allocator {
+export class EmscriptenHeap implements Allocator {
   live = 0;
   readonly isRetired = false;
 
@@ -73,7 +73,7 @@ class EmscriptenHeap implements Allocator {
   }
 }
 
-function wasmMemory(backend: WasmBackend): WebAssembly.Memory {
+export function wasmMemory(backend: WasmBackend): WebAssembly.Memory {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new DiceWasmError(
@@ -84,7 +84,7 @@ function wasmMemory(backend: WasmBackend): WebAssembly.Memory {
   return memory;
 }
 
-function isShared(memory: WebAssembly.Memory): boolean {
+export function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
 }
 

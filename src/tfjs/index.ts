@@ -14,6 +14,7 @@ import {
 } from "./arguments.js";
 import { prepareCpu, prepareWasm, ready } from "./backends.js";
 import { compositeLoss } from "./composite.js";
+import { registerConv3D } from "./conv3d/register.js";
 import { LOSS_KERNEL, registerKernels, runLoss } from "./kernels.js";
 
 export type {
@@ -23,22 +24,30 @@ export type {
   TensorTverskyOptions,
 } from "./arguments.js";
 export { compositeLoss } from "./composite.js";
+export { conv3dImplementation, registerConv3D } from "./conv3d/register.js";
 export { type ClipOptions, clipByGlobalNorm, diceWarmup, type WarmupOptions } from "./training.js";
+
+export interface RegisterOptions {
+  /** Also replace tfjs's Conv3D kernels (and their gradients) on cpu and wasm with ours. Default true. */
+  conv3d?: boolean;
+}
 
 /**
  * Registers our kernels (cpu and wasm backends) and their gradient, and
  * instantiates our wasm kernels on the tfjs wasm backend's memory when it is
  * the active one. Call once after the backend is chosen, and again after
- * switching to 'wasm'. Other backends run the same losses as tf ops.
+ * switching to 'wasm'. Other backends run the same losses as tf ops. Also
+ * registers our Conv3D kernels (`registerConv3D`) unless `{ conv3d: false }`.
  *
  * @example
  * await tf.setBackend("wasm");
  * await registerDiceOps();
  */
-export async function registerDiceOps(): Promise<void> {
+export async function registerDiceOps(options: RegisterOptions = {}): Promise<void> {
   registerKernels();
   await prepareCpu();
   if (tf.getBackend() === "wasm") await prepareWasm(tf.backend());
+  if (options.conv3d ?? true) await registerConv3D();
 }
 
 /** Which implementation the losses use on the active backend: our kernels, or tf ops. */

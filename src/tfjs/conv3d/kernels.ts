@@ -1,0 +1,96 @@
+// Runs the Conv3D kernels (assembly/conv3d/) on a memory: the tfjs wasm
+// backend's, where tensors already lie, or our own for the cpu backend, where
+// they are copied in. Each call takes one scratch block for the geometry, the
+// packed filter, a zero voxel and (filter gradient) dy padded to whole blocks,
+// and gives it back before it returns, also when it throws.
+import type { backend_util } from "@tensorflow/tfjs-core";
+import type { Allocator } from "../../heap.js";
+import { blockOf, GEOMETRY, geometryOf, packedLength, packFilter } from "./geometry.js";
+
+/** The kernel module's exports (assembly/conv3d/index.ts). */
+export interface Conv3DExports {
+  LANES: WebAssembly.Global;
+  conv3dForward(x: number, w: number, zeros: number, y: number, geo: number, nv: number): void;
+  conv3dInputGrad(dy: number, w: number, zeros: number, dx: number, geo: number, nv: number): void;
+  conv3dFilterGrad(x: number, dy: number, dyc: number, dw: number, geo: number, nv: number): void;
+}
+
+/** The kernels instantiated on a memory, with the allocator that owns it. */
+export interface Conv3DRuntime {
+  kernels: Conv3DExports;
+  heap: Allocator;
+  lanes: number;
+}
+
+type Info = backend_util.Conv3DInfo;
+const size = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
+const taps = (info: Info) => info.filterDepth * info.filterHeight * info.filterWidth;
+const GEOMETRY_BYTES = 16 * Math.ceil((GEOMETRY.GEOMETRY_FIELDS * 4) / 16);
+
+/** Lays out `floats` (16-byte aligned) after the geometry in one block, runs `fn`, frees the block. */
+function withScratch<T>(rt: Conv3DRuntime, floats: number[], fn: (geo: number, parts: number[]) => T): T {
+  const bytes = floats.map((n) => 16 * Math.ceil((4 * n) / 16));
+  const total = GEOMETRY_BYTES + bytes.reduce((a, b) => a + b, 0);
+  const base = rt.heap.alloc(total);
+  try {
+    const parts: number[] = [];
+    let at = base + GEOMETRY_BYTES;
+    for (const b of bytes) {
+      parts.push(at);
+      at += b;
+    }
+    return fn(base, parts);
+  } finally {
+    rt.heap.release(base, total);
+  }
+}
+
+const memoryOf = (rt: Conv3DRuntime) => rt.heap.memory.buffer;
+
+/** y = conv3d(x, filter): x, filter and y are byte offsets of float32 tensors in the runtime's memory. */
+export function forward(rt: Conv3DRuntime, info: Info, x: number, filter: number, y: number): void {
+  const { nv, width } = blockOf(info.outChannels, rt.lanes);
+  const packed = packedLength(taps(info), info.inChannels, info.outChannels, width, false);
+  withScratch(rt, [packed, info.inChannels], (geo, [w, zeros]) => {
+    const buffer = memoryOf(rt);
+    new Int32Array(buffer, geo, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
+    const f = new Float32Array(buffer, filter, size(info.filterShape));
+    packFilter(f, taps(info), info.inChannels, info.outChannels, width, false, new Float32Array(buffer, w!, packed));
+    new Float32Array(buffer, zeros!, info.inChannels).fill(0);
+    rt.kernels.conv3dForward(x, w!, zeros!, y, geo, nv);
+  });
+}
+
+/** dx of conv3d(x, filter) from dy. */
+export function inputGrad(rt: Conv3DRuntime, info: Info, dy: number, filter: number, dx: number): void {
+  const { nv, width } = blockOf(info.inChannels, rt.lanes);
+  const packed = packedLength(taps(info), info.inChannels, info.outChannels, width, true);
+  withScratch(rt, [packed, info.outChannels], (geo, [w, zeros]) => {
+    const buffer = memoryOf(rt);
+    new Int32Array(buffer, geo, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
+    const f = new Float32Array(buffer, filter, size(info.filterShape));
+    packFilter(f, taps(info), info.inChannels, info.outChannels, width, true, new Float32Array(buffer, w!, packed));
+    new Float32Array(buffer, zeros!, info.outChannels).fill(0);
+    rt.kernels.conv3dInputGrad(dy, w!, zeros!, dx, geo, nv);
+  });
+}
+
+/** dW of conv3d(x, filter) from x and dy. */
+export function filterGrad(rt: Conv3DRuntime, info: Info, x: number, dy: number, dw: number): void {
+  const { nv, width } = blockOf(info.outChannels, rt.lanes);
+  const Co = info.outChannels;
+  const dyc = width * Math.ceil(Co / width);
+  const voxels = size(info.outShape) / Co;
+  // dy is read a block of channels at a time: pad its voxels to whole blocks unless they are
+  withScratch(rt, [dyc === Co ? 0 : voxels * dyc], (geo, [padded]) => {
+    const buffer = memoryOf(rt);
+    new Int32Array(buffer, geo, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
+    if (dyc !== Co) {
+      const from = new Float32Array(buffer, dy, voxels * Co);
+      const to = new Float32Array(buffer, padded!, voxels * dyc);
+      to.fill(0);
+      for (let v = 0; v < voxels; v++) for (let c = 0; c < Co; c++) to[v * dyc + c] = from[v * Co + c]!;
+    }
+    rt.kernels.conv3dFilterGrad(x, dyc === Co ? dy : padded!, dyc, dw, geo, nv);
+  });
+}
