@@ -71,7 +71,8 @@ export function warmStart(from: tfl.LayersModel, to: tfl.LayersModel): void {
       throw new Error(`warmStart: layer ${layer.name} has other weights in the two models`);
     // a transposed convolution's kernel is [d, h, w, out, in]
     const transposed = layer.getClassName() === "Conv3DTranspose";
-    layer.setWeights(fresh.map((w, i) => widen(trained[i]!, w, transposed)));
+    // setWeights copies into the layer's variables: the widened tensors can go
+    tf.tidy(() => layer.setWeights(fresh.map((w, i) => widen(trained[i]!, w, transposed))));
   }
 }
 

@@ -4,7 +4,8 @@
 // typed error and leaves nothing behind.
 import { backend_util } from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { conv3dImplementation } from "../src/tfjs/index.js";
+import { init } from "../src/index.js";
+import { conv3dImplementation, registerDiceOps } from "../src/tfjs/index.js";
 import { conv3dReference, filterGradReference, inputGradReference } from "./conv3d-reference.js";
 import { expectError } from "./helpers.js";
 import { relDiff, TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
@@ -157,5 +158,39 @@ describe.each(TF_BACKENDS)("Conv3D on the %s backend", (backendName) => {
     );
     expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
     tf.dispose([x, w, ints, flat, dy, w3]);
+  });
+});
+
+describe("registration", () => {
+  const c: Case = { x: [1, 5, 6, 4, 3], filter: [3, 3, 3, 3, 5], strides: 1, pad: "same" };
+  /** tf.conv3d on the active backend against the float64 loop. */
+  const conv3dIsRight = () => {
+    const [x, w] = [random(c.x, 21), random(c.filter, 22)];
+    const y = tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, "same");
+    const err = relDiff(y.dataSync(), conv3dReference(infoOf(c), x.dataSync(), w.dataSync()));
+    tf.dispose([x, w, y]);
+    return err < 1e-5;
+  };
+
+  it("a backend switched to after registering runs ours too, as does a runtime made again by init()", async () => {
+    await useTfBackend("wasm");
+    await tf.setBackend("cpu");
+    expect(conv3dImplementation()).toBe("dice-wasm");
+    expect(conv3dIsRight()).toBe(true);
+    await init({ simd: false }); // a new core runtime, on a new memory
+    expect(conv3dIsRight()).toBe(true);
+    await init();
+    await tf.setBackend("wasm");
+    expect(conv3dIsRight()).toBe(true);
+  });
+
+  it("{ conv3d: false } puts tfjs's kernels back; registering again brings ours", async () => {
+    await tf.setBackend("cpu");
+    await registerDiceOps({ conv3d: false });
+    expect(conv3dImplementation()).toBe("tfjs");
+    expect(conv3dIsRight()).toBe(true); // tfjs-cpu's own forward
+    await registerDiceOps();
+    expect(conv3dImplementation()).toBe("dice-wasm");
+    expect(conv3dIsRight()).toBe(true);
   });
 });

@@ -44,11 +44,11 @@ export type InputGradient = u16;
 
 /** Adds one tap's contribution: K source channels at p0…p3 times the packed weights at w. */
 // @ts-ignore: decorator
-@inline function tileOf<V, N, D>(
+@inline function tileOf<V, N, Dir>(
   src: usize, w: usize, zeros: usize, dst: usize, geo: usize, n: i32, o0: i32, o1: i32, o2: i32, block: i32,
 ): void {
   const NV = <i32>sizeof<N>();
-  const grad = sizeof<D>() == 2;
+  const grad = sizeof<Dir>() == 2;
   const W = width<V>();
   const L = NV * W;
   // source and destination extents: x and y forward, dy and dx for the gradient
@@ -122,8 +122,8 @@ export type InputGradient = u16;
 }
 
 /** The whole convolution (or input gradient) into dst, one tile at a time. */
-export function gatherConv<V, N, D>(src: usize, w: usize, zeros: usize, dst: usize, geo: usize): void {
-  const grad = sizeof<D>() == 2;
+export function gatherConv<V, N, Dir>(src: usize, w: usize, zeros: usize, dst: usize, geo: usize): void {
+  const grad = sizeof<Dir>() == 2;
   const L = <i32>sizeof<N>() * width<V>();
   const B = field(geo, G_BATCH);
   const D0 = axis(geo, 0, grad ? A_IN : A_OUT), D1 = axis(geo, 1, grad ? A_IN : A_OUT), D2 = axis(geo, 2, grad ? A_IN : A_OUT);
@@ -136,7 +136,7 @@ export function gatherConv<V, N, D>(src: usize, w: usize, zeros: usize, dst: usi
       for (let o1 = 0; o1 < D1; o1++) {
         for (let r = 0; r < step && r < D2; r++) {
           for (let o2 = r; o2 < D2; o2 += T * step) {
-            for (let b = 0; b < blocks; b++) tileOf<V, N, D>(src, w, zeros, dst, geo, n, o0, o1, o2, b);
+            for (let b = 0; b < blocks; b++) tileOf<V, N, Dir>(src, w, zeros, dst, geo, n, o0, o1, o2, b);
           }
         }
       }

@@ -159,7 +159,7 @@ function filled(backend: KernelBackend, info: TensorInfo, fill: () => void): Ten
 }
 
 /** The slice of tfjs-backend-cpu's MathBackendCPU we use. */
-interface CpuBackend extends KernelBackend {
+export interface CpuBackend extends KernelBackend {
   data: { get(dataId: object): { values: TensorData } | undefined };
   makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
 }

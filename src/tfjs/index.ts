@@ -14,7 +14,7 @@ import {
 } from "./arguments.js";
 import { prepareCpu, prepareWasm, ready } from "./backends.js";
 import { compositeLoss } from "./composite.js";
-import { registerConv3D } from "./conv3d/register.js";
+import { registerConv3D, unregisterConv3D } from "./conv3d/register.js";
 import { LOSS_KERNEL, registerKernels, runLoss } from "./kernels.js";
 
 export type {
@@ -24,11 +24,11 @@ export type {
   TensorTverskyOptions,
 } from "./arguments.js";
 export { compositeLoss } from "./composite.js";
-export { conv3dImplementation, registerConv3D } from "./conv3d/register.js";
+export { conv3dImplementation, registerConv3D, unregisterConv3D } from "./conv3d/register.js";
 export { type ClipOptions, clipByGlobalNorm, diceWarmup, type WarmupOptions } from "./training.js";
 
 export interface RegisterOptions {
-  /** Also replace tfjs's Conv3D kernels (and their gradients) on cpu and wasm with ours. Default true. */
+  /** Replace tfjs's Conv3D kernels (and their gradients) on cpu and wasm with ours; false puts tfjs's back. Default true. */
   conv3d?: boolean;
 }
 
@@ -48,6 +48,7 @@ export async function registerDiceOps(options: RegisterOptions = {}): Promise<vo
   await prepareCpu();
   if (tf.getBackend() === "wasm") await prepareWasm(tf.backend());
   if (options.conv3d ?? true) await registerConv3D();
+  else unregisterConv3D();
 }
 
 /** Which implementation the losses use on the active backend: our kernels, or tf ops. */

@@ -30,8 +30,10 @@ const GEOMETRY_BYTES = 16 * Math.ceil((GEOMETRY.GEOMETRY_FIELDS * 4) / 16);
 /** Lays out `floats` (16-byte aligned) after the geometry in one block, runs `fn`, frees the block. */
 function withScratch<T>(rt: Conv3DRuntime, floats: number[], fn: (geo: number, parts: number[]) => T): T {
   const bytes = floats.map((n) => 16 * Math.ceil((4 * n) / 16));
-  const total = GEOMETRY_BYTES + bytes.reduce((a, b) => a + b, 0);
-  const base = rt.heap.alloc(total);
+  // 15 bytes more, so that the parts start 16-byte aligned whatever the allocator's alignment
+  const total = GEOMETRY_BYTES + bytes.reduce((a, b) => a + b, 0) + 15;
+  const block = rt.heap.alloc(total);
+  const base = Math.ceil(block / 16) * 16;
   try {
     const parts: number[] = [];
     let at = base + GEOMETRY_BYTES;
@@ -41,7 +43,7 @@ function withScratch<T>(rt: Conv3DRuntime, floats: number[], fn: (geo: number, p
     }
     return fn(base, parts);
   } finally {
-    rt.heap.release(base, total);
+    rt.heap.release(block, total);
   }
 }
 

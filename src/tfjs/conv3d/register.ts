@@ -12,8 +12,10 @@ import {
   conv3d,
   engine,
   getBackend,
+  getGradient,
   getKernel,
   type KernelBackend,
+  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   registerGradient,
@@ -26,51 +28,60 @@ import {
 import { DiceWasmError } from "../../errors.js";
 import { conv3dScalar, conv3dScalarShared, conv3dSimd, conv3dSimdShared } from "../../generated/conv3d.js";
 import type { Allocator } from "../../heap.js";
-import { compileEmbedded, init, runtime, simdSupported } from "../../runtime.js";
-import { EmscriptenHeap, isShared, type WasmBackend, wasmMemory } from "../backends.js";
+import { compileEmbedded, runtime, simdSupported } from "../../runtime.js";
+import { type CpuBackend, EmscriptenHeap, isShared, prepareCpu, type WasmBackend, wasmMemory } from "../backends.js";
 import { checkGeometry } from "./geometry.js";
 import { type Conv3DExports, type Conv3DRuntime, filterGrad, forward, inputGrad } from "./kernels.js";
 
 type Shape5 = [number, number, number, number, number];
 type Info = backend_util.Conv3DInfo;
 
+/** The compiled builds for this runtime (SIMD or scalar), for plain and shared memories. */
+let builds: { plain: WebAssembly.Module; shared: WebAssembly.Module } | undefined;
 /** Our kernels per memory: the wasm backend's, or the core runtime's for the cpu backend. */
 const runtimes = new WeakMap<WebAssembly.Memory, Conv3DRuntime>();
 
-async function instantiateOn(memory: WebAssembly.Memory, heap: Allocator): Promise<void> {
-  if (runtimes.has(memory)) return;
+async function compileBuilds(): Promise<void> {
   const simd = simdSupported();
-  const shared = isShared(memory);
-  const build = simd ? (shared ? conv3dSimdShared : conv3dSimd) : shared ? conv3dScalarShared : conv3dScalar;
-  const module = await compileEmbedded(`conv3d-${simd ? "simd" : "scalar"}${shared ? "-shared" : ""}`, build);
-  const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
-  checkGeometry(exports);
-  const kernels = exports as unknown as Conv3DExports;
-  runtimes.set(memory, { kernels, heap, lanes: kernels.LANES.value as number });
+  const kind = simd ? "simd" : "scalar";
+  const [plain, shared] = await Promise.all([
+    compileEmbedded(`conv3d-${kind}`, simd ? conv3dSimd : conv3dScalar),
+    compileEmbedded(`conv3d-${kind}-shared`, simd ? conv3dSimdShared : conv3dScalarShared),
+  ]);
+  builds = { plain, shared };
 }
 
-/** Makes our Conv3D kernels ready for a backend: instantiates them on its memory (cpu: the core runtime's). */
-export async function prepareConv3D(backendName: string, backend: KernelBackend): Promise<void> {
-  if (backendName === "wasm") {
-    const b = backend as WasmBackend;
-    const memory = wasmMemory(b);
-    await instantiateOn(memory, new EmscriptenHeap(b, memory));
-  } else if (backendName === "cpu") {
-    await init();
-    const { heap } = runtime();
-    await instantiateOn(heap.memory, heap);
-  }
-}
-
-function runtimeFor(memory: WebAssembly.Memory): Conv3DRuntime {
-  const rt = runtimes.get(memory);
-  if (!rt) {
+/**
+ * Our kernels on `memory`, instantiated the first time it is seen (synchronously:
+ * the module is compiled already, and it is small), so that a backend switched
+ * to after registration, or a runtime made again by init(), gets them too.
+ */
+function runtimeOn(memory: WebAssembly.Memory, heap: () => Allocator): Conv3DRuntime {
+  let rt = runtimes.get(memory);
+  if (rt) return rt;
+  if (!builds) {
     throw new DiceWasmError(
       "NOT_INITIALIZED",
-      "dice-wasm/tfjs: Conv3D runs our kernels only after `await registerDiceOps()` (or `await registerConv3D()`) following `tf.setBackend(...)`.",
+      "dice-wasm/tfjs: call `await registerConv3D()` (or registerDiceOps) first.",
     );
   }
+  const instance = new WebAssembly.Instance(isShared(memory) ? builds.shared : builds.plain, { env: { memory } });
+  checkGeometry(instance.exports);
+  const kernels = instance.exports as unknown as Conv3DExports;
+  rt = { kernels, heap: heap(), lanes: kernels.LANES.value as number };
+  runtimes.set(memory, rt);
   return rt;
+}
+
+function wasmRuntimeOf(backend: KernelBackend): Conv3DRuntime {
+  const b = backend as WasmBackend;
+  const memory = wasmMemory(b);
+  return runtimeOn(memory, () => new EmscriptenHeap(b, memory));
+}
+
+function cpuRuntime(): Conv3DRuntime {
+  const { heap } = runtime(); // NOT_INITIALIZED before init(), which registerConv3D awaits
+  return runtimeOn(heap.memory, () => heap);
 }
 
 function float32(kernel: string, name: string, t: TensorInfo): void {
@@ -121,7 +132,13 @@ type Attrs = Record<string, unknown>;
 type Inputs = Record<string, TensorInfo | undefined>;
 
 const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
-  [Conv3D]: ({ x, filter }, { strides, pad, dilations }) => {
+  [Conv3D]: ({ x, filter }, { strides, pad, dilations, dataFormat }) => {
+    if (dataFormat !== undefined && dataFormat !== "NDHWC") {
+      throw new DiceWasmError(
+        "INVALID_OPTION",
+        `${Conv3D}: only channels-last data (NDHWC) is supported, as in tf.conv3d; got ${dataFormat}.`,
+      );
+    }
     for (const [n, t] of [
       ["x", x!],
       ["filter", filter!],
@@ -166,7 +183,7 @@ const size = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
 /** On tfjs-wasm: operands read where they lie, the output made by the backend. */
 function onWasm(call: Call, backend: KernelBackend): TensorInfo {
   const b = backend as WasmBackend;
-  const rt = runtimeFor(wasmMemory(b));
+  const rt = wasmRuntimeOf(b);
   const offset = (t: TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
   const out = b.makeOutput(call.outShape, "float32");
   try {
@@ -178,17 +195,11 @@ function onWasm(call: Call, backend: KernelBackend): TensorInfo {
   return out;
 }
 
-/** The slice of tfjs-backend-cpu's MathBackendCPU we use. */
-interface CpuBackend extends KernelBackend {
-  data: { get(dataId: object): { values: Float32Array } | undefined };
-  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
-}
-
 /** On tfjs-cpu: operands copied into our memory and the result out (the copies are small next to the work). */
 function onCpu(call: Call, backend: KernelBackend): TensorInfo {
   const b = backend as CpuBackend;
-  const { heap } = runtime();
-  const rt = runtimeFor(heap.memory);
+  const rt = cpuRuntime();
+  const { heap } = rt;
   const values = (t: TensorInfo) => b.data.get(t.dataId)!.values;
   const lengths = [size(call.a.shape), size(call.b.shape), size(call.outShape)];
   const ptrs: number[] = [];
@@ -206,32 +217,42 @@ function onCpu(call: Call, backend: KernelBackend): TensorInfo {
 
 const ON = { wasm: onWasm, cpu: onCpu } as const;
 const ours = new WeakSet<KernelFunc>();
+/** tfjs's own kernels, kept when ours replace them, for unregisterConv3D. */
+const theirs = new Map<string, KernelConfig>();
 
 /**
- * Which kernels tf.conv3d and its gradients run on the active backend: ours
- * (registered and ready for this backend), or tfjs's own.
+ * Which kernels tf.conv3d and its gradients run on the active backend: ours,
+ * or tfjs's own (also on backends we have none for).
  */
 export function conv3dImplementation(): "dice-wasm" | "tfjs" {
-  const name = getBackend();
-  const kernel = getKernel(Conv3D, name);
-  if (!kernel || !ours.has(kernel.kernelFunc)) return "tfjs";
-  const memory = name === "wasm" ? wasmMemory(backend() as WasmBackend) : runtime().heap.memory;
-  return runtimes.has(memory) ? "dice-wasm" : "tfjs";
+  const kernel = getKernel(Conv3D, getBackend());
+  return kernel && ours.has(kernel.kernelFunc) ? "dice-wasm" : "tfjs";
 }
 
 /**
  * Registers our Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 for
- * tfjs's wasm and cpu backends, replacing tfjs's own, and makes them ready for
- * the active backend. `registerDiceOps()` calls it unless `{ conv3d: false }`.
+ * tfjs's wasm and cpu backends, replacing tfjs's own, and a gradient for
+ * Conv3DBackpropInputV2 (tf.conv3dTranspose), which tfjs lacks.
+ * `registerDiceOps()` calls it unless `{ conv3d: false }`. Call it after the
+ * backend packages are imported: a backend imported later registers its own.
  *
  * @example
  * await tf.setBackend("wasm");
  * await registerConv3D(); // tf.conv3d, tf.conv3dTranspose and tf.layers.conv3d now run our kernels
  */
 export async function registerConv3D(): Promise<void> {
+  // everything that can fail first, so that a failure leaves tfjs's kernels in place
+  await prepareCpu();
+  await compileBuilds();
+  if (getBackend() === "wasm") wasmRuntimeOf(backend());
   for (const [backendName, on] of Object.entries(ON)) {
     for (const [kernelName, callOf] of Object.entries(CALLS)) {
-      if (getKernel(kernelName, backendName)) unregisterKernel(kernelName, backendName);
+      const current = getKernel(kernelName, backendName);
+      if (current && ours.has(current.kernelFunc)) continue;
+      if (current) {
+        theirs.set(`${kernelName}/${backendName}`, current);
+        unregisterKernel(kernelName, backendName);
+      }
       const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) =>
         on(callOf(inputs as Inputs, (attrs ?? {}) as Attrs), backend as KernelBackend);
       ours.add(kernelFunc);
@@ -239,7 +260,23 @@ export async function registerConv3D(): Promise<void> {
     }
   }
   registerTransposeGradient();
-  await prepareConv3D(getBackend(), backend());
+}
+
+/**
+ * Puts tfjs's own Conv3D kernels back where ours replaced them (the gradient
+ * of tf.conv3dTranspose stays: tfjs has none). `registerDiceOps({ conv3d: false })`
+ * calls it.
+ */
+export function unregisterConv3D(): void {
+  for (const backendName of Object.keys(ON)) {
+    for (const kernelName of Object.keys(CALLS)) {
+      const current = getKernel(kernelName, backendName);
+      if (!current || !ours.has(current.kernelFunc)) continue;
+      unregisterKernel(kernelName, backendName);
+      const original = theirs.get(`${kernelName}/${backendName}`);
+      if (original) registerKernel(original);
+    }
+  }
 }
 
 /**
@@ -250,6 +287,7 @@ export async function registerConv3D(): Promise<void> {
  * filter is the filter gradient with the upstream gradient as x.
  */
 function registerTransposeGradient(): void {
+  if (getGradient(Conv3DBackpropInputV2)) return;
   registerGradient({
     kernelName: Conv3DBackpropInputV2,
     inputsToSave: ["dy", "filter"],
