@@ -189,6 +189,13 @@ describe("registration", () => {
     await registerDiceOps({ conv3d: false });
     expect(conv3dImplementation()).toBe("tfjs");
     expect(conv3dIsRight()).toBe(true); // tfjs-cpu's own forward
+    // tf.conv3dTranspose still has the gradient tfjs lacks
+    const [dy, w] = [random([1, 2, 2, 2, 4], 23), random([2, 2, 2, 3, 4], 24)];
+    const g = tf.grad((a) =>
+      tf.sum(tf.conv3dTranspose(a as tf.Tensor5D, w as tf.Tensor5D, [1, 4, 4, 4, 3], 2, "same")),
+    )(dy);
+    expect(g.shape).toEqual(dy.shape);
+    tf.dispose([dy, w, g]);
     await registerDiceOps();
     expect(conv3dImplementation()).toBe("dice-wasm");
     expect(conv3dIsRight()).toBe(true);

@@ -14,7 +14,7 @@ import {
 } from "./arguments.js";
 import { prepareCpu, prepareWasm, ready } from "./backends.js";
 import { compositeLoss } from "./composite.js";
-import { registerConv3D, unregisterConv3D } from "./conv3d/register.js";
+import { registerConv3D, registerTransposeGradient, unregisterConv3D } from "./conv3d/register.js";
 import { LOSS_KERNEL, registerKernels, runLoss } from "./kernels.js";
 
 export type {
@@ -47,6 +47,7 @@ export async function registerDiceOps(options: RegisterOptions = {}): Promise<vo
   registerKernels();
   await prepareCpu();
   if (tf.getBackend() === "wasm") await prepareWasm(tf.backend());
+  registerTransposeGradient(); // tfjs has none for tf.conv3dTranspose, whoever's kernels run
   if (options.conv3d ?? true) await registerConv3D();
   else unregisterConv3D();
 }

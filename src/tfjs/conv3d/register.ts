@@ -286,7 +286,7 @@ export function unregisterConv3D(): void {
  * the forward convolution of the upstream gradient, and its adjoint in the
  * filter is the filter gradient with the upstream gradient as x.
  */
-function registerTransposeGradient(): void {
+export function registerTransposeGradient(): void {
   if (getGradient(Conv3DBackpropInputV2)) return;
   registerGradient({
     kernelName: Conv3DBackpropInputV2,
