@@ -184,6 +184,11 @@ describe("registration", () => {
     expect(conv3dIsRight()).toBe(true);
   });
 
+  it("registerDiceOps checks its options", async () => {
+    await expect(registerDiceOps({ conv3D: false } as object)).rejects.toThrow(/unknown option 'conv3D'/);
+    await expect(registerDiceOps({ conv3d: "no" } as object)).rejects.toThrow(/conv3d must be true or false/);
+  });
+
   it("{ conv3d: false } puts tfjs's kernels back; registering again brings ours", async () => {
     await tf.setBackend("cpu");
     await registerDiceOps({ conv3d: false });

@@ -44,6 +44,16 @@ export interface RegisterOptions {
  * await registerDiceOps();
  */
 export async function registerDiceOps(options: RegisterOptions = {}): Promise<void> {
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== "conv3d" || (value !== undefined && typeof value !== "boolean")) {
+      throw new DiceWasmError(
+        "INVALID_OPTION",
+        key === "conv3d"
+          ? `registerDiceOps: conv3d must be true or false, got ${JSON.stringify(value)}.`
+          : `registerDiceOps: unknown option '${key}'; the only option is conv3d (true or false).`,
+      );
+    }
+  }
   registerKernels();
   await prepareCpu();
   if (tf.getBackend() === "wasm") await prepareWasm(tf.backend());

@@ -86,7 +86,10 @@ function cpuRuntime(): Conv3DRuntime {
 
 function float32(kernel: string, name: string, t: TensorInfo): void {
   if (t.dtype !== "float32") {
-    throw new DiceWasmError("UNSUPPORTED_DTYPE", `${kernel}: ${name} must be float32, got ${t.dtype}.`);
+    throw new DiceWasmError(
+      "UNSUPPORTED_DTYPE",
+      `${kernel}: ${name} must be float32, got ${t.dtype}; convert with tf.cast(${name}, "float32").`,
+    );
   }
 }
 
@@ -160,7 +163,8 @@ const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
     const fs = rank5(Conv3DBackpropInputV2, "filter", filter!.shape);
     channelsMatch(Conv3DBackpropInputV2, xs, fs);
     const info = backend_util.computeConv3DInfo(xs, fs, strides as number, 1, pad as "same");
-    sameShape(Conv3DBackpropInputV2, "dy", dy!.shape, info.outShape);
+    // tf.conv3dTranspose(dy, filter, outputShape, …) reaches here: its outputShape is inputShape
+    sameShape(`${Conv3DBackpropInputV2} (tf.conv3dTranspose: check outputShape)`, "dy", dy!.shape, info.outShape);
     return { info, a: dy!, b: filter!, outShape: info.inShape, run: inputGrad };
   },
   [Conv3DBackpropFilterV2]: ({ x, dy }, { strides, pad, filterShape }) => {
