@@ -77,6 +77,12 @@ function planOf(kind: LossKind, options: AnyLossOptions): Plan {
   checkKeys(fn, options, KNOWN_KEYS[kind]);
   const smoothNr = finiteNumber(fn, "smoothNr", options.smoothNr, 1e-5);
   const smoothDr = finiteNumber(fn, "smoothDr", options.smoothDr, 1e-5);
+  if (smoothNr < 0 || smoothDr < 0) {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: smoothNr and smoothDr must be ≥ 0 (0 is allowed, as in MONAI), got ${smoothNr} and ${smoothDr}.`,
+    );
+  }
   const reduction = oneOf(fn, "reduction", options.reduction, ["mean", "sum", "none"] as const, "mean");
   const common = {
     fn,

@@ -127,12 +127,30 @@ function camel(key: string): string {
   return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Rejects options we do not know, naming the closest one we do (to_onehot_y → toOnehotY). */
+/** The options that are switches: true or false, never a string or a number that would read as one. */
+const BOOLEAN_KEYS = new Set([
+  "sigmoid",
+  "softmax",
+  "toOnehotY",
+  "softLabel",
+  "includeBackground",
+  "batch",
+  "squaredPred",
+  "jaccard",
+]);
+
+/**
+ * Rejects options we do not know, naming the closest one we do (to_onehot_y →
+ * toOnehotY), and switches that are not booleans ('false' would read as true).
+ */
 export function checkKeys(fn: string, options: unknown, known: readonly string[]): void {
   if (options === null || typeof options !== "object") {
     fail("INVALID_OPTION", `${fn}: options are required, at least { shape }.`);
   }
   for (const [key, value] of Object.entries(options)) {
+    if (known.includes(key) && BOOLEAN_KEYS.has(key) && value !== undefined && typeof value !== "boolean") {
+      fail("INVALID_OPTION", `${fn}: ${key} must be true or false, got ${JSON.stringify(value)}.`, { option: key });
+    }
     if (known.includes(key) || value === undefined) continue;
     const guess = known.find((k) => k.toLowerCase() === camel(key).toLowerCase());
     fail(

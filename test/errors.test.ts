@@ -175,6 +175,21 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     );
   });
 
+  it("switches that are not booleans, and negative smoothing terms", () => {
+    for (const key of ["includeBackground", "batch", "sigmoid", "softLabel", "squaredPred"]) {
+      expectError(
+        () => diceLoss(p, map, { shape, toOnehotY: true, [key]: "false" } as never),
+        "INVALID_OPTION",
+        new RegExp(`${key} must be true or false, got "false"`),
+      );
+    }
+    expectError(() => diceLoss(p, map, { shape, toOnehotY: 1 } as never), "INVALID_OPTION", /toOnehotY must be true/);
+    for (const smooth of [{ smoothNr: -1e-5 }, { smoothDr: -1 }]) {
+      expectError(() => diceLoss(p, map, { shape, toOnehotY: true, ...smooth }), "INVALID_OPTION", /must be ≥ 0/);
+    }
+    expect(diceLoss(p, map, { shape, toOnehotY: true, smoothNr: 0, smoothDr: 0 }).loss).toBeGreaterThan(0);
+  });
+
   it("MONAI's snake_case names get a pointer to ours", () => {
     expectError(
       () => diceLoss(p, map, { shape, to_onehot_y: true } as never),
