@@ -130,7 +130,7 @@ class Stream {
     const length = planar ? nv : nv * C;
     for (let c = 0; c < runs; c++) {
       const outside = at + c * S;
-      const inside = (buf >> 2) + c * this.V;
+      const inside = buf / 4 + c * this.V; // a byte offset above 2 GiB: no signed shift
       if (inward) this.heapF32.set(array.subarray(outside, outside + length), inside);
       else array.set(this.heapF32.subarray(inside, inside + length), outside);
     }

@@ -201,8 +201,10 @@ export function withRuntime<T>(rt: Runtime, fn: () => T): T {
 export function reserveWorkspace(bytes: number): number {
   const { heap, workspace } = runtime();
   if (workspace.bytes < bytes) {
+    // the new block first: if it cannot be had, the old one stays the workspace (no use after release)
+    const ptr = heap.alloc(bytes);
     if (workspace.bytes > 0) heap.release(workspace.ptr, workspace.bytes);
-    workspace.ptr = heap.alloc(bytes);
+    workspace.ptr = ptr;
     workspace.bytes = bytes;
   }
   return workspace.ptr;

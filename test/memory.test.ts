@@ -30,6 +30,19 @@ describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
     expect(before).toBeLessThan(4 * 2 ** 20);
   });
 
+  it("a workspace growth that fails leaves the old workspace in use, and volumes made after it intact", () => {
+    // 2^27 classes need a workspace of gigabytes: growth fails before the arrays are even checked
+    expect(() => diceLoss(new Float32Array(4), new Float32Array(4), { shape: [1, 1, 2 ** 27] })).toThrow(
+      expect.objectContaining({ code: "OUT_OF_MEMORY" }),
+    );
+    const v = createVolume(4096);
+    v.array.fill(7);
+    const x = uniform(3 * 500, 3, -2, 2);
+    diceLoss(x, labels(Uint8Array, 500, 3, 4), { shape: [1, 500, 3], softmax: true, toOnehotY: true, grad: true });
+    expect(v.array.every((value) => value === 7)).toBe(true);
+    v.free();
+  });
+
   it("a grad volume is returned attached, also when the loss grew memory for many classes", () => {
     const C = 4400; // enough to grow the workspace in both builds
     const x = createVolume(16 * C);
