@@ -212,6 +212,9 @@ function dtypeOf(array: unknown): LabelDtype | undefined {
 
 function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
+  if (typeof value === "object" && "dataSync" in value && "shape" in value) {
+    return "a tf.Tensor (for tensors use the ops of dice-wasm/tfjs, or pass the values: await t.data())";
+  }
   if (ArrayBuffer.isView(value)) return value.constructor.name;
   if (Array.isArray(value)) return "a plain Array";
   return typeof value;

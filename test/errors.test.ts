@@ -198,6 +198,15 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     );
   });
 
+  it("a tf.Tensor passed to the core API points to dice-wasm/tfjs", () => {
+    const tensorLike = { shape, dtype: "float32", dataSync: () => p };
+    expectError(
+      () => diceLoss(tensorLike as never, map, { shape, toOnehotY: true }),
+      "UNSUPPORTED_DTYPE",
+      /a tf\.Tensor \(for tensors use the ops of dice-wasm\/tfjs, or pass the values: await t\.data\(\)\)/,
+    );
+  });
+
   it("unsupported array types", () => {
     expectError(
       () =>
