@@ -122,7 +122,6 @@ describe.each(BUILDS)("loss values vs float64 reference (simd: $simd)", (build) 
           }
         }
       }
-      expect(checked).toBe(CASES.length * 12);
     },
   );
 

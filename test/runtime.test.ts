@@ -34,11 +34,17 @@ describe("runtime", () => {
     await expect(init({ wasm: new Uint8Array([0, 1, 2]) })).rejects.toThrow();
   });
 
-  it("is a DiceWasmError for every failure it reports", () => {
-    const e = new DiceWasmError("INVALID_OPTION", "x", { option: "y" });
-    expect(e).toBeInstanceOf(Error);
-    expect(e.name).toBe("DiceWasmError");
-    expect(e.details).toEqual({ option: "y" });
+  it("reports failures as DiceWasmErrors: an Error with a name, a code and details", () => {
+    let caught: unknown;
+    try {
+      diceLoss(new Float32Array(4), new Float32Array(4), { shape: [1, 4, 1], smoothNr: "1" as never });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(Error);
+    expect(caught).toBeInstanceOf(DiceWasmError);
+    expect(caught).toMatchObject({ name: "DiceWasmError", code: "INVALID_OPTION", details: { option: "smoothNr" } });
+    expect(String(caught)).toMatch(/^DiceWasmError: diceLoss: smoothNr must be a finite number/);
   });
 });
 
