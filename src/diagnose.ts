@@ -1,7 +1,7 @@
 // diagnose(): why a Dice-family loss is negative, NaN or implausible, as
 // findings with numbers instead of folklore. A plain scan of the arrays (it is
 // a diagnostic, not a hot path) plus comparePrecision for the precision check.
-import { type DiceOptions, type Prediction, resolveProblem, type Target } from "./options.js";
+import { checkKeys, type DiceOptions, KNOWN_KEYS, type Prediction, resolveProblem, type Target } from "./options.js";
 import { comparePrecision } from "./precision.js";
 
 export type Severity = "error" | "warning" | "info";
@@ -35,6 +35,7 @@ export type DiagnosisCode =
  * for (const f of diagnose(output, labels, { shape, toOnehotY: true })) console.warn(f.code, f.message);
  */
 export function diagnose(input: Prediction, target: Target, options: DiceOptions): Finding[] {
+  checkKeys("diagnose", options, KNOWN_KEYS.dice); // a misspelt option would diagnose another loss
   const problem = resolveProblem("diagnose", input, target, { ...options, grad: undefined } as DiceOptions);
   const { B, C, S, act, layout } = problem;
   const x = problem.input.array;

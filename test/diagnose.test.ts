@@ -55,6 +55,13 @@ describe("diagnose", () => {
     expect(found.message).toMatch(/item 0: \[2\]/);
   });
 
+  it("rejects option names it does not know, as the losses do", () => {
+    const logits = uniform(B * S * C, 9, -3, 3);
+    expect(() => diagnose(logits, map, { shape, softmax: true, to_onehot_y: true } as never)).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringMatching(/did you mean 'toOnehotY'/) }),
+    );
+  });
+
   it("clean data: only the precision check, whose exact value is the float64 loss to float32 precision", () => {
     const logits = uniform(B * S * C, 8, -3, 3);
     const findings = diagnose(logits, map, { shape, softmax: true, toOnehotY: true });
