@@ -210,6 +210,12 @@ function dtypeOf(array: unknown): LabelDtype | undefined {
   return undefined;
 }
 
+/** True when `shape` read in the other layout has `voxels` voxels: the user described one layout as the other. */
+function otherLayoutFits(shape: readonly number[], layout: string, voxels: number): boolean {
+  const spatial = layout === "channels-last" ? shape.slice(2) : shape.slice(1, -1);
+  return shape[0]! * spatial.reduce((a, b) => a * b, 1) === voxels;
+}
+
 function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === "object" && "dataSync" in value && "shape" in value) {
@@ -295,7 +301,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
     if (got !== B * S) {
       fail(
         "LENGTH_MISMATCH",
-        `${fn}: a label map (toOnehotY) needs one label per voxel, B × spatial = ${B * S}, but the target has ${got}${got === N ? "; it looks one-hot already: set toOnehotY: false" : ""}.`,
+        `${fn}: a label map (toOnehotY) needs one label per voxel, B × spatial = ${B * S}, but the target has ${got}${got === N ? "; it looks one-hot already: set toOnehotY: false" : otherLayoutFits(shape, layout, got) ? `; the shape fits it read as ${layout === "channels-last" ? "channels-first [B, C, ...spatial]: set layout: 'channels-first'" : "channels-last [B, ...spatial, C]: set layout: 'channels-last'"}` : ""}.`,
         { expected: B * S, actual: got },
       );
     }

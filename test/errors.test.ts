@@ -198,6 +198,20 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     );
   });
 
+  it("channels-first data described as channels-last gets the layout to set", () => {
+    // [B, C, D, H, W] = [2, 3, 4, 5, 6] data, shape given without layout: read as C = 6
+    const x = uniform(2 * 3 * 4 * 5 * 6, 21);
+    const labelMap = labels(Uint8Array, 2 * 4 * 5 * 6, 3, 22);
+    expectError(
+      () => diceLoss(x, labelMap, { shape: [2, 3, 4, 5, 6], toOnehotY: true }),
+      "LENGTH_MISMATCH",
+      /read as channels-first \[B, C, \.\.\.spatial\]: set layout: 'channels-first'/,
+    );
+    expect(
+      diceLoss(x, labelMap, { shape: [2, 3, 4, 5, 6], layout: "channels-first", toOnehotY: true }).loss,
+    ).toBeGreaterThan(0);
+  });
+
   it("a tf.Tensor passed to the core API points to dice-wasm/tfjs", () => {
     const tensorLike = { shape, dtype: "float32", dataSync: () => p };
     expectError(
