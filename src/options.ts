@@ -267,7 +267,9 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
   if (inputSource.array.length !== N) {
     fail(
       "LENGTH_MISMATCH",
-      `${fn}: the prediction has ${inputSource.array.length} elements but shape ${JSON.stringify(shape)} needs ${N}; pass the prediction's own shape (layout '${layout}').`,
+      inputSource.array.buffer.byteLength === 0
+        ? `${fn}: the prediction has 0 elements; if it is a view of WebAssembly memory (volume.array) taken before the memory grew, it is detached: take volume.array again just before the call, or pass the volume itself.`
+        : `${fn}: the prediction has ${inputSource.array.length} elements but shape ${JSON.stringify(shape)} needs ${N}; pass the prediction's own shape (layout '${layout}').`,
       { expected: N, actual: inputSource.array.length },
     );
   }

@@ -4,6 +4,7 @@ import { scalarWasm, simdWasm } from "../src/generated/wasm.js";
 import { Heap } from "../src/heap.js";
 import { createVolume, diceLoss, generalizedDiceLoss, init } from "../src/index.js";
 import { compileEmbedded, runtime } from "../src/runtime.js";
+import { workspaceLayout } from "../src/workspace.js";
 import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
 
 describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
@@ -46,8 +47,22 @@ describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
     v.free();
   });
 
+  it("a volume's view taken before memory grew: the error says to take it again", () => {
+    const x = createVolume(300);
+    const stale = x.array;
+    const big = createVolume(2 ** 22); // grows memory: `stale` is detached
+    expect(stale.length).toBe(0);
+    expect(() => diceLoss(stale, new Float32Array(300), { shape: [1, 100, 3] })).toThrow(
+      expect.objectContaining({ code: "LENGTH_MISMATCH", message: expect.stringMatching(/take volume\.array again/) }),
+    );
+    x.free();
+    big.free();
+  });
+
   it("a grad volume is returned attached, also when the loss grew memory for many classes", () => {
-    const C = 4400; // enough to grow the workspace in both builds
+    // enough classes that the workspace outgrows the memory as it is now
+    let C = 1024;
+    while (workspaceLayout(C, runtime().lanes).bytes <= runtime().heap.memory.buffer.byteLength) C *= 2;
     const x = createVolume(16 * C);
     x.array.set(uniform(16 * C, 7, -1, 1));
     const map = labels(Uint16Array, 16, C, 8);
