@@ -29,6 +29,12 @@ describe.each(TF_BACKENDS)("bad input on the %s backend", (backendName) => {
     oneHot = tf.cast(tf.oneHot(labelMap as tf.Tensor4D, 3), "float32");
   });
 
+  it("a disposed tensor", () => {
+    const gone = tf.zeros(shape);
+    gone.dispose();
+    expectError(() => diceLoss(labelMap, gone), "VOLUME_FREED", /predictions is a disposed tensor/);
+  });
+
   it("labels that fit neither a mask nor a label map", () => {
     const labels = tf.zeros([2, 6, 6, 6, 2]);
     expectError(() => diceLoss(labels, logits), "SHAPE_MISMATCH", /\[2,6,6,6,2\].*label map/);

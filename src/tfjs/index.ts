@@ -68,6 +68,12 @@ export function lossImplementation(): "kernels" | "tf-ops" {
 }
 
 function tensorOf(fn: string, name: string, value: unknown): tf.Tensor {
+  if (value instanceof tf.Tensor && value.isDisposed) {
+    throw new DiceWasmError(
+      "VOLUME_FREED",
+      `${fn}: ${name} is a disposed tensor; keep it alive (outside the tf.tidy that made it, or undisposed) until the loss is computed.`,
+    );
+  }
   if (value instanceof tf.Tensor) return value;
   throw new DiceWasmError("UNSUPPORTED_DTYPE", `${fn}: ${name} must be a tf.Tensor, got ${typeof value}.`);
 }
