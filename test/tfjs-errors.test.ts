@@ -37,7 +37,7 @@ describe.each(TF_BACKENDS)("bad input on the %s backend", (backendName) => {
 
   it("labels that fit neither a mask nor a label map", () => {
     const labels = tf.zeros([2, 6, 6, 6, 2]);
-    expectError(() => diceLoss(labels, logits), "SHAPE_MISMATCH", /\[2,6,6,6,2\].*label map/);
+    expectError(() => diceLoss(labels, logits), "SHAPE_MISMATCH", /\[2,6,6,6,2\].*label map.*labels first/);
     labels.dispose();
   });
 

@@ -55,7 +55,7 @@ export function coreOptions(
   if (predictions.dtype !== "float32") {
     throw new DiceWasmError(
       "UNSUPPORTED_DTYPE",
-      `${fn}: predictions must be float32, got ${predictions.dtype}; cast with tf.cast(x, 'float32').`,
+      `${fn}: predictions must be float32, got ${predictions.dtype}; cast with tf.cast(x, 'float32'). (The tfjs ops take labels first, predictions second, as tf.losses does.)`,
     );
   }
   if (!LABEL_DTYPES.includes(labels.dtype)) {
@@ -82,7 +82,7 @@ export function coreOptions(
   else {
     throw new DiceWasmError(
       "SHAPE_MISMATCH",
-      `${fn}: labels of shape [${labels.shape}] fit neither predictions of shape [${shape}] (one-hot masks) nor [${withoutChannel}] or [${singleChannel}] (a label map of class ids).`,
+      `${fn}: labels of shape [${labels.shape}] fit neither predictions of shape [${shape}] (one-hot masks) nor [${withoutChannel}] or [${singleChannel}] (a label map of class ids). The tfjs ops take labels first, predictions second, as tf.losses does.`,
       { labels: [...labels.shape], predictions: [...shape] },
     );
   }
