@@ -278,13 +278,28 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
   const { problem, raw } = measure(plan.fn, input, target, passOptions, out, plan.accept);
   const { reduced, evaluated } = evaluate(plan, problem, raw);
-  const result: LossResult = { loss: reduce(plan, evaluated), warnings: problem.warnings };
+  const result: LossResult = { loss: reduce(plan, evaluated), warnings: [...problem.warnings] };
+  const outside = outsideUnitRange(plan.fn, evaluated, options);
+  if (outside) result.warnings.push(outside);
   if (out) {
     backward(plan, problem, reduced, evaluated, 1, out, out);
     // a volume's view is taken again: reserving the workspace may have grown memory since gradTarget
     result.grad = options.grad instanceof WasmVolume ? options.grad.array : out.array;
   }
   return result;
+}
+
+/**
+ * A warning when a per-item loss leaves [0, 1], which predictions and targets in
+ * [0, 1] cannot give (with smoothNr ≤ smoothDr): it costs nothing to notice, and
+ * it is how logits passed as probabilities show.
+ */
+function outsideUnitRange(fn: string, evaluated: Evaluated, options: AnyLossOptions): string | undefined {
+  if ((options.smoothNr ?? 1e-5) > (options.smoothDr ?? 1e-5)) return undefined; // diagnose() explains those
+  const f = evaluated.partials.f;
+  const at = f.findIndex((value) => !(value >= -1e-9 && value <= 1 + 1e-9));
+  if (at < 0) return undefined;
+  return `${fn}: the loss of item ${at} (batch item × class) is ${f[at]}, outside [0, 1], which predictions and targets in [0, 1] cannot give: are these logits without sigmoid/softmax, or targets outside [0, 1]? diagnose() says more.`;
 }
 
 /** Where to write the gradient: the caller's array or volume, or a fresh array. */

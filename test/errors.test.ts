@@ -212,6 +212,15 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     ).toBeGreaterThan(0);
   });
 
+  it("a per-class loss outside [0, 1] is a warning: logits passed as probabilities", () => {
+    const logits = uniform(96, 31, -3, 3);
+    const { loss, warnings } = diceLoss(logits, map, { shape, toOnehotY: true });
+    expect(warnings.some((w) => /outside \[0, 1\].*logits without sigmoid\/softmax/.test(w))).toBe(true);
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(diceLoss(logits, map, { shape, toOnehotY: true, softmax: true }).warnings).toEqual([]);
+    expect(diceLoss(p, map, { shape, toOnehotY: true }).warnings).toEqual([]);
+  });
+
   it("a tf.Tensor passed to the core API points to dice-wasm/tfjs", () => {
     const tensorLike = { shape, dtype: "float32", dataSync: () => p };
     expectError(
