@@ -28,11 +28,10 @@ const wasm = tf.backend();
 const cpu = tf.findBackend("cpu")!;
 
 const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-const size = (shape: number[]) => shape.reduce((a, d) => a * d, 1);
 
 /** A float32 tensor's data written straight into a backend (not the active one for cpu). */
 function on(backend: tf.KernelBackend, shape: number[]): tf.TensorInfo {
-  return { dataId: backend.write(random(size(shape)), shape, "float32"), shape, dtype: "float32" };
+  return { dataId: backend.write(random(tf.util.sizeFromShape(shape)), shape, "float32"), shape, dtype: "float32" };
 }
 
 /** Runs a kernel function on a backend and frees its output. */
@@ -61,10 +60,10 @@ for (const [x, filter] of [
   ],
 ] as Array<[Shape5, Shape5]>) {
   const info = tf.backend_util.computeConv3DInfo(x, filter, 1, 1, "same");
-  const macs = size(info.outShape) * filter[0] * filter[1] * filter[2] * filter[3];
+  const macs = tf.util.sizeFromShape(info.outShape) * filter[0] * filter[1] * filter[2] * filter[3];
   const attrs = { strides: 1, pad: "same", dilations: 1, dataFormat: "NDHWC", inputShape: x, filterShape: filter };
   // the same multiply-adds and outputs as a Conv2D: a 3×3 filter over 3× the input channels
-  const pixels = size(info.outShape) / filter[4];
+  const pixels = tf.util.sizeFromShape(info.outShape) / filter[4];
   const image = [1, 128, pixels / 128, 3 * filter[3]];
   const conv2d = { x: on(wasm, image), filter: on(wasm, [3, 3, 3 * filter[3], filter[4]]) };
   const xnnpack: Contender = {
@@ -98,8 +97,8 @@ for (const [x, filter] of [
     ];
     const group: Group = {
       title: `Conv3D ${what[k]} (${k}), [${x}] → ${filter[4]} channels, ${filter.slice(0, 3).join("×")} filter, ${(macs / 1e6).toFixed(0)} M multiply-adds`,
-      voxels: size(info.outShape) / filter[4],
-      bytes: 4 * size(x),
+      voxels: tf.util.sizeFromShape(info.outShape) / filter[4],
+      bytes: 4 * tf.util.sizeFromShape(x),
       peer: xnnpack.name,
       contenders,
     };

@@ -2,7 +2,7 @@
 // them without a copy. On 'wasm' our kernels are instantiated on the tfjs wasm
 // backend's own memory and read tensors where they lie; on 'cpu' the core API
 // reads the backend's typed arrays directly (no dataSync).
-import type { KernelBackend, TensorInfo } from "@tensorflow/tfjs-core";
+import { type KernelBackend, type TensorInfo, util } from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
 import { scalarWasm, simdWasm } from "../generated/wasm.js";
 import { scalarSharedWasm, simdSharedWasm } from "../generated/wasm-shared.js";
@@ -133,14 +133,14 @@ function wasmAccess(backend: KernelBackend): BackendAccess {
         return fn();
       }),
     read(t) {
-      const size = t.shape.reduce((a, d) => a * d, 1);
+      const size = util.sizeFromShape(t.shape);
       if (t.dtype === "int32") return new Int32Array(memory.buffer, offset(t), size);
       if (t.dtype === "bool") return new Uint8Array(memory.buffer, offset(t), size);
       return new Float32Array(memory.buffer, offset(t), size);
     },
     output(shape, fill) {
       const info = b.makeOutput(shape, "float32");
-      const size = shape.reduce((a, d) => a * d, 1);
+      const size = util.sizeFromShape(shape);
       return filled(b, info, () => fill(new Float32Array(memory.buffer, offset(info), size)));
     },
     release: (t) => b.disposeData(t.dataId, true),
@@ -170,7 +170,7 @@ function cpuAccess(backend: KernelBackend): BackendAccess {
     run: (_, fn) => fn(),
     read: (t) => b.data.get(t.dataId)!.values,
     output(shape, fill) {
-      const values = new Float32Array(shape.reduce((a, d) => a * d, 1));
+      const values = new Float32Array(util.sizeFromShape(shape));
       return filled(b, b.makeTensorInfo(shape, "float32", values), () => fill(values));
     },
     release: (t) => b.disposeData(t.dataId, true),

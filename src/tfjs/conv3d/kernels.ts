@@ -3,7 +3,7 @@
 // they are copied in. Each call takes one scratch block for the geometry, the
 // packed filter, a zero voxel and (filter gradient) dy padded to whole blocks,
 // and gives it back before it returns, also when it throws.
-import type { backend_util } from "@tensorflow/tfjs-core";
+import { type backend_util, util } from "@tensorflow/tfjs-core";
 import type { Allocator } from "../../heap.js";
 import { blockOf, GEOMETRY, geometryOf, packedLength, packFilter } from "./geometry.js";
 
@@ -23,12 +23,14 @@ export interface Conv3DRuntime {
 }
 
 type Info = backend_util.Conv3DInfo;
-const size = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
 const taps = (info: Info) => info.filterDepth * info.filterHeight * info.filterWidth;
 const GEOMETRY_BYTES = 16 * Math.ceil((GEOMETRY.GEOMETRY_FIELDS * 4) / 16);
 
-/** Lays out `floats` (16-byte aligned) after the geometry in one block, runs `fn`, frees the block. */
-function withScratch<T>(rt: Conv3DRuntime, floats: number[], fn: (geo: number, parts: number[]) => T): T {
+/**
+ * Writes `info`'s geometry and lays out `floats` (16-byte aligned) after it in
+ * one block, runs `fn`, frees the block.
+ */
+function withScratch<T>(rt: Conv3DRuntime, info: Info, floats: number[], fn: (geo: number, parts: number[]) => T): T {
   const bytes = floats.map((n) => 16 * Math.ceil((4 * n) / 16));
   // 15 bytes more, so that the parts start 16-byte aligned whatever the allocator's alignment
   const total = GEOMETRY_BYTES + bytes.reduce((a, b) => a + b, 0) + 15;
@@ -41,6 +43,7 @@ function withScratch<T>(rt: Conv3DRuntime, floats: number[], fn: (geo: number, p
       parts.push(at);
       at += b;
     }
+    new Int32Array(rt.heap.memory.buffer, base, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
     return fn(base, parts);
   } finally {
     rt.heap.release(block, total);
@@ -49,32 +52,44 @@ function withScratch<T>(rt: Conv3DRuntime, floats: number[], fn: (geo: number, p
 
 const memoryOf = (rt: Conv3DRuntime) => rt.heap.memory.buffer;
 
-/** y = conv3d(x, filter): x, filter and y are byte offsets of float32 tensors in the runtime's memory. */
-export function forward(rt: Conv3DRuntime, info: Info, x: number, filter: number, y: number): void {
-  const { nv, width } = blockOf(info.outChannels, rt.lanes);
-  const packed = packedLength(taps(info), info.inChannels, info.outChannels, width, false);
-  withScratch(rt, [packed, info.inChannels], (geo, [w, zeros]) => {
+/**
+ * The gather both directions share: the forward pass (source x, outputs y) or,
+ * `transposed`, the input gradient (source dy, outputs dx, the filter
+ * transposed in its channel axes). Operands are byte offsets of float32
+ * tensors in the runtime's memory.
+ */
+function gather(rt: Conv3DRuntime, info: Info, src: number, filter: number, dst: number, transposed: boolean): void {
+  const [sourceChannels, outputs] = transposed
+    ? [info.outChannels, info.inChannels]
+    : [info.inChannels, info.outChannels];
+  const { nv, width } = blockOf(outputs, rt.lanes);
+  const packed = packedLength(taps(info), info.inChannels, info.outChannels, width, transposed);
+  withScratch(rt, info, [packed, sourceChannels], (geo, [w, zeros]) => {
     const buffer = memoryOf(rt);
-    new Int32Array(buffer, geo, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
-    const f = new Float32Array(buffer, filter, size(info.filterShape));
-    packFilter(f, taps(info), info.inChannels, info.outChannels, width, false, new Float32Array(buffer, w!, packed));
-    new Float32Array(buffer, zeros!, info.inChannels).fill(0);
-    rt.kernels.conv3dForward(x, w!, zeros!, y, geo, nv);
+    const f = new Float32Array(buffer, filter, util.sizeFromShape(info.filterShape));
+    packFilter(
+      f,
+      taps(info),
+      info.inChannels,
+      info.outChannels,
+      width,
+      transposed,
+      new Float32Array(buffer, w!, packed),
+    );
+    new Float32Array(buffer, zeros!, sourceChannels).fill(0);
+    const run = transposed ? rt.kernels.conv3dInputGrad : rt.kernels.conv3dForward;
+    run(src, w!, zeros!, dst, geo, nv);
   });
+}
+
+/** y = conv3d(x, filter). */
+export function forward(rt: Conv3DRuntime, info: Info, x: number, filter: number, y: number): void {
+  gather(rt, info, x, filter, y, false);
 }
 
 /** dx of conv3d(x, filter) from dy. */
 export function inputGrad(rt: Conv3DRuntime, info: Info, dy: number, filter: number, dx: number): void {
-  const { nv, width } = blockOf(info.inChannels, rt.lanes);
-  const packed = packedLength(taps(info), info.inChannels, info.outChannels, width, true);
-  withScratch(rt, [packed, info.outChannels], (geo, [w, zeros]) => {
-    const buffer = memoryOf(rt);
-    new Int32Array(buffer, geo, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
-    const f = new Float32Array(buffer, filter, size(info.filterShape));
-    packFilter(f, taps(info), info.inChannels, info.outChannels, width, true, new Float32Array(buffer, w!, packed));
-    new Float32Array(buffer, zeros!, info.outChannels).fill(0);
-    rt.kernels.conv3dInputGrad(dy, w!, zeros!, dx, geo, nv);
-  });
+  gather(rt, info, dy, filter, dx, true);
 }
 
 /** dW of conv3d(x, filter) from x and dy. */
@@ -82,11 +97,10 @@ export function filterGrad(rt: Conv3DRuntime, info: Info, x: number, dy: number,
   const { nv, width } = blockOf(info.outChannels, rt.lanes);
   const Co = info.outChannels;
   const dyc = width * Math.ceil(Co / width);
-  const voxels = size(info.outShape) / Co;
+  const voxels = util.sizeFromShape(info.outShape) / Co;
   // dy is read a block of channels at a time: pad its voxels to whole blocks unless they are
-  withScratch(rt, [dyc === Co ? 0 : voxels * dyc], (geo, [padded]) => {
+  withScratch(rt, info, [dyc === Co ? 0 : voxels * dyc], (geo, [padded]) => {
     const buffer = memoryOf(rt);
-    new Int32Array(buffer, geo, GEOMETRY.GEOMETRY_FIELDS).set(geometryOf(info));
     if (dyc !== Co) {
       const from = new Float32Array(buffer, dy, voxels * Co);
       const to = new Float32Array(buffer, padded!, voxels * dyc);

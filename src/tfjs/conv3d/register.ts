@@ -24,6 +24,7 @@ import {
   type Tensor5D,
   type TensorInfo,
   unregisterKernel,
+  util,
 } from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../../errors.js";
 import { conv3dScalar, conv3dScalarShared, conv3dSimd, conv3dSimdShared } from "../../generated/conv3d.js";
@@ -182,8 +183,6 @@ const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
   },
 };
 
-const size = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
-
 /** On tfjs-wasm: operands read where they lie, the output made by the backend. */
 function onWasm(call: Call, backend: KernelBackend): TensorInfo {
   const b = backend as WasmBackend;
@@ -205,7 +204,11 @@ function onCpu(call: Call, backend: KernelBackend): TensorInfo {
   const rt = cpuRuntime();
   const { heap } = rt;
   const values = (t: TensorInfo) => b.data.get(t.dataId)!.values;
-  const lengths = [size(call.a.shape), size(call.b.shape), size(call.outShape)];
+  const lengths = [
+    util.sizeFromShape(call.a.shape),
+    util.sizeFromShape(call.b.shape),
+    util.sizeFromShape(call.outShape),
+  ];
   const ptrs: number[] = [];
   try {
     for (const n of lengths) ptrs.push(heap.alloc(4 * Math.max(n, 1)));
