@@ -6,12 +6,14 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { syntheticVolume } from "../src/synthetic.js";
 
 export interface SegmentationData {
-  /** scans [B, D, H, W, 1]: the class id scaled to [0, 1], plus noise */
+  /** scans [B, D, H, W, 1]: the class id scaled to [0, 1], plus noise, standardised per scan */
   images: tf.Tensor5D;
   /** one-hot labels [B, D, H, W, C] */
   labels: tf.Tensor5D;
   /** class ids [B, D, H, W] */
   labelMap: tf.Tensor4D;
+  /** each class's fraction of the voxels */
+  frequencies: number[];
 }
 
 /** `batch` synthetic scans of size³ voxels with `classes` classes (background included). */
@@ -27,14 +29,36 @@ export function segmentationData(size: number, classes: number, batch: number, s
   });
   const image = Float32Array.from(labels, (cls, i) => cls / (classes - 1) + noise.logits[i]!);
   const spatial = shape.slice(0, 4) as [number, number, number, number];
+  standardise(image, batch);
+  const frequencies = Array.from({ length: classes }, () => 0);
+  for (const cls of labels) frequencies[cls]! += 1 / labels.length;
   return tf.tidy(() => {
     const labelMap = tf.tensor4d(Int32Array.from(labels), spatial, "int32");
     return {
       images: tf.tensor5d(image, [...spatial, 1]),
       labels: tf.cast(tf.oneHot(labelMap, classes), "float32") as tf.Tensor5D,
       labelMap,
+      frequencies,
     };
   });
+}
+
+/**
+ * Zero mean and unit variance for each of the `batch` scans in `image`, in
+ * place: the intensity normalisation MRI pipelines apply (MONAI's
+ * NormalizeIntensity). Networks without normalisation layers, like these,
+ * learn several times faster from it.
+ */
+function standardise(image: Float32Array, batch: number): void {
+  const n = image.length / batch;
+  for (let b = 0; b < batch; b++) {
+    const scan = image.subarray(b * n, (b + 1) * n);
+    let [sum, squares] = [0, 0];
+    for (const v of scan) [sum, squares] = [sum + v, squares + v * v];
+    const mean = sum / n;
+    const std = Math.sqrt(squares / n - mean * mean);
+    for (let i = 0; i < n; i++) scan[i] = (scan[i]! - mean) / std;
+  }
 }
 
 /**

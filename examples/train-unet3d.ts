@@ -19,7 +19,7 @@ import {
 import { segmentationData } from "./segmentation.js";
 import { unet3d, warmStart } from "./unet3d.js";
 
-const [size, classes, epochs, batchSize] = [32, 4, Number(process.env.EPOCHS ?? 20), 2];
+const [size, classes, epochs, batchSize] = [32, 4, Number(process.env.EPOCHS ?? 40), 1];
 await tf.setBackend(process.env.TFJS_BACKEND ?? "wasm");
 await registerDiceOps();
 console.log(`tfjs ${tf.getBackend()} backend; Conv3D runs ${conv3dImplementation()}'s kernels`);
@@ -76,11 +76,12 @@ function trainEpochs(model: LayersModel, name: string, log: boolean, warmup: boo
 }
 
 console.log("model   epoch  λ_dice  train loss  held-out Dice per class (background, 1, 2, 3)");
-const narrow = unet3d({ size, classes, filters: 4 });
+const classFrequencies = train.frequencies;
+const narrow = unet3d({ size, classes, filters: 4, classFrequencies });
 trainEpochs(narrow, "narrow", true, true);
 
-const fromScratch = trainEpochs(unet3d({ size, classes, filters: 8, seed: 11 }), "wide", false, false);
-const wide = unet3d({ size, classes, filters: 8, seed: 11 });
+const fromScratch = trainEpochs(unet3d({ size, classes, filters: 8, classFrequencies, seed: 11 }), "wide", false, false);
+const wide = unet3d({ size, classes, filters: 8, classFrequencies, seed: 11 });
 warmStart(narrow, wide);
 const warm = trainEpochs(wide, "warm", false, false);
 

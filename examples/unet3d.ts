@@ -11,11 +11,18 @@ export interface UNetOptions {
   classes: number;
   /** filters of the first level; the second has twice as many */
   filters: number;
+  /**
+   * The classes' frequencies in the training labels: the logits' bias starts
+   * at their logarithm, so that the untrained net predicts the class prior and
+   * training does not spend its first steps learning it (most voxels are
+   * background). Default: a zero bias.
+   */
+  classFrequencies?: readonly number[];
   seed?: number;
 }
 
 /** Logits [B, D, H, W, classes] for scans [B, D, H, W, 1]. */
-export function unet3d({ size, classes, filters, seed = 1 }: UNetOptions): tfl.LayersModel {
+export function unet3d({ size, classes, filters, classFrequencies, seed = 1 }: UNetOptions): tfl.LayersModel {
   let k = 0;
   // seeded initial weights, named by position, so that warmStart can match layers
   const conv = (f: number, kernelSize: number, activation?: "relu") =>
@@ -44,7 +51,14 @@ export function unet3d({ size, classes, filters, seed = 1 }: UNetOptions): tfl.L
     .apply(bottom) as tfl.SymbolicTensor;
   const merged = tfl.layers.add().apply([down, up]) as tfl.SymbolicTensor;
   const decoded = conv(filters, 3, "relu").apply(merged) as tfl.SymbolicTensor;
-  const logits = conv(classes, 1).apply(decoded) as tfl.SymbolicTensor;
+  const head = conv(classes, 1);
+  const logits = head.apply(decoded) as tfl.SymbolicTensor;
+  if (classFrequencies) {
+    if (classFrequencies.length !== classes)
+      throw new Error(`unet3d: ${classFrequencies.length} class frequencies for ${classes} classes`);
+    const [kernel] = head.getWeights();
+    tf.tidy(() => head.setWeights([kernel!, tf.log(tf.tensor1d(classFrequencies.map((f) => Math.max(f, 1e-6))))]));
+  }
   return tfl.model({ inputs: input, outputs: logits });
 }
 

@@ -1,14 +1,23 @@
-// The Conv3D kernels of both builds (SIMD and scalar, plain and shared memory)
-// on a heap of our own, on the shapes tfjs accepts that tile awkwardly:
-// explicit padding, dilation with stride, empty outputs and batches, three
-// blocks of output channels, and scratch that grows memory mid-call.
+// The Conv3D and max-pooling kernels of both builds (SIMD and scalar, plain and
+// shared memory) on a heap of our own, on the shapes tfjs accepts that tile
+// awkwardly: explicit padding, dilation with stride, empty outputs and batches,
+// three blocks of output channels, uneven 'same' padding, negative values, NaN
+// and ties; and the module has no data segment, since it runs on tfjs's memory.
 import { backend_util } from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { conv3dScalar, conv3dScalarShared, conv3dSimd, conv3dSimdShared } from "../src/generated/conv3d.js";
 import { Heap } from "../src/heap.js";
 import { checkGeometry } from "../src/tfjs/conv3d/geometry.js";
-import { type Conv3DExports, type Conv3DRuntime, filterGrad, forward, inputGrad } from "../src/tfjs/conv3d/kernels.js";
-import { conv3dReference, filterGradReference, inputGradReference } from "./conv3d-reference.js";
+import {
+  type Conv3DExports,
+  type Conv3DRuntime,
+  filterGrad,
+  forward,
+  inputGrad,
+  maxPool,
+  maxPoolGrad,
+} from "../src/tfjs/conv3d/kernels.js";
+import { conv3dReference, filterGradReference, inputGradReference, maxPoolReference } from "./conv3d-reference.js";
 import { relMaxError, uniform } from "./helpers.js";
 
 type Shape5 = [number, number, number, number, number];
@@ -80,3 +89,59 @@ describe.each(BUILDS)("Conv3D kernels, $name build", ({ base64, shared }) => {
     expect(read(px, nx).subarray(0, nx)).toEqual(x);
   });
 });
+
+const POOLS: Array<{ x: Shape5; filter: Triple; strides: Triple; pad: "same" | "valid" | number }> = [
+  { x: [1, 7, 8, 7, 6], filter: 2, strides: 2, pad: "same" }, // uneven padding: after the input only
+  { x: [2, 5, 6, 7, 4], filter: 3, strides: [1, 2, 3], pad: "same" },
+  { x: [1, 6, 6, 6, 9], filter: [2, 3, 1], strides: 2, pad: "valid" },
+  { x: [1, 5, 5, 5, 3], filter: 3, strides: 1, pad: 1 },
+  { x: [0, 4, 4, 4, 2], filter: 2, strides: 2, pad: "same" },
+];
+
+describe.each(BUILDS)("MaxPool3D kernels, $name build", ({ base64, shared }) => {
+  it.each(POOLS.map((c) => [JSON.stringify(c), c] as const))("%s", (_, c) => {
+    const rt = runtimeOf(base64, shared);
+    const info = backend_util.computePool3DInfo(c.x, c.filter, c.strides, 1, c.pad);
+    const size = (s: number[]) => s.reduce((a, d) => a * d, 1);
+    const [nx, ny] = [size(c.x), size(info.outShape)];
+    // negative values (tfjs-wasm's own kernel gets them wrong), ties (steps of 1/4) and a few NaN
+    const x = uniform(nx, 4, -3, 1).map((v, i) => (i % 37 === 5 ? Number.NaN : Math.round(v * 4) / 4));
+    const dy = uniform(ny, 5, -1, 1);
+    const put = (values: Float32Array) => {
+      const ptr = rt.heap.alloc(4 * values.length + 4);
+      new Float32Array(rt.heap.memory.buffer, ptr, values.length + 1).set([...values, 1234.5]);
+      return ptr;
+    };
+    const [px, pdy, py, pdx] = [put(x), put(dy), put(new Float32Array(ny)), put(new Float32Array(nx).fill(7))];
+    const read = (ptr: number, n: number) => new Float32Array(rt.heap.memory.buffer, ptr, n + 1).slice();
+    const want = maxPoolReference(info, x, dy);
+    maxPool(rt, info, px, py);
+    expect(Array.from(read(py, ny))).toEqual([...want.y, 1234.5]);
+    maxPoolGrad(rt, info, pdy, px, pdx);
+    expect(relMaxError(read(pdx, nx).subarray(0, nx), want.dx)).toBeLessThan(1e-6);
+    expect(read(pdx, nx)[nx]).toBe(1234.5);
+    expect(read(px, nx)).toEqual(Float32Array.from([...x, 1234.5]));
+  });
+});
+
+it.each(BUILDS)(
+  "the $name build has no data segment (it must not write its owner's memory when instantiated)",
+  ({ base64 }) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const sections: number[] = [];
+    // the binary format: an 8-byte header, then sections of (id, LEB128 size, payload)
+    for (let at = 8; at < bytes.length; ) {
+      const id = bytes[at++]!;
+      let [length, shift] = [0, 0];
+      for (let byte = 0x80; byte & 0x80; shift += 7) {
+        byte = bytes[at++]!;
+        length += (byte & 0x7f) * 2 ** shift;
+      }
+      sections.push(id);
+      at += length;
+    }
+    expect(sections).toContain(10); // the code section: the walk above did read the module
+    expect(sections).not.toContain(11); // data
+    expect(sections).not.toContain(12); // data count
+  },
+);

@@ -56,3 +56,30 @@ export function filterGradReference(info: Info, x: ArrayLike<number>, dy: ArrayL
   });
   return dw;
 }
+
+/**
+ * 3D max pooling of x and its gradient from dy, `info` from computePool3DInfo,
+ * by tfjs's rules: NaN never wins (a window of NaN pools to −∞ and passes no
+ * gradient); the value is the window's first maximum in scan order (0 or −0
+ * in a tie), the gradient goes to its last.
+ */
+export function maxPoolReference(
+  info: Info,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+): { y: Float64Array; dx: Float64Array } {
+  const C = info.inChannels;
+  const y = new Float64Array(size(info.outShape)).fill(Number.NEGATIVE_INFINITY);
+  const last = new Float64Array(y.length).fill(Number.NEGATIVE_INFINITY);
+  const at = new Int32Array(y.length).fill(-1);
+  eachTerm(info, (xi, _, yi) => {
+    if (xi % C !== yi % C) return; // pooling is per channel
+    if (x[xi]! > y[yi]!) y[yi] = x[xi]!;
+    if (x[xi]! >= last[yi]!) [last[yi], at[yi]] = [x[xi]!, xi];
+  });
+  const dx = new Float64Array(size(info.inShape));
+  at.forEach((xi, yi) => {
+    if (xi >= 0) dx[xi]! += dy[yi]!;
+  });
+  return { y, dx };
+}

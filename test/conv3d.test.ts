@@ -1,12 +1,12 @@
-// Our Conv3D kernels as tfjs runs them (tf.conv3d, its gradients through
-// tf.grads, tf.conv3dTranspose) on the cpu and wasm backends, against float64
+// Our Conv3D and MaxPool3D kernels as tfjs runs them (tf.conv3d, its gradients
+// through tf.grads, tf.conv3dTranspose, tf.maxPool3d) on the cpu and wasm backends, against float64
 // direct loops; gradients also against central differences; bad input gets a
 // typed error and leaves nothing behind.
 import { backend_util } from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { init } from "../src/index.js";
 import { conv3dImplementation, registerDiceOps } from "../src/tfjs/index.js";
-import { conv3dReference, filterGradReference, inputGradReference } from "./conv3d-reference.js";
+import { conv3dReference, filterGradReference, inputGradReference, maxPoolReference } from "./conv3d-reference.js";
 import { expectError } from "./helpers.js";
 import { relDiff, TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
 
@@ -130,6 +130,30 @@ describe.each(TF_BACKENDS)("Conv3D on the %s backend", (backendName) => {
     }
     tf.dispose([x, w, r, dx!, dw!]);
   });
+
+  it.each([
+    { x: [1, 7, 8, 7, 5], size: 2, strides: 2, pad: "same" }, // uneven padding
+    { x: [2, 6, 5, 6, 3], size: 3, strides: [1, 2, 2], pad: "same" },
+    { x: [1, 6, 6, 6, 8], size: [2, 2, 3], strides: 2, pad: "valid" },
+  ] as const)(
+    "tf.maxPool3d and its gradient, x [$x] size $size strides $strides $pad: negative values, ties, NaN",
+    (c) => {
+      const values = tf.tidy(() =>
+        tf.round(tf.mul(tf.randomUniform(c.x as unknown as Shape5, -3, 1, "float32", 11), 4)),
+      );
+      const v = values.dataSync().map((a, i) => (i % 29 === 3 ? Number.NaN : a / 4));
+      const x = tf.tensor5d(v, c.x as unknown as Shape5);
+      const pool = (t: tf.Tensor) => tf.maxPool3d(t as tf.Tensor5D, c.size as Triple, c.strides as Triple, c.pad);
+      const y = pool(x);
+      const r = random(y.shape, 12);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t), r)))(x);
+      const info = backend_util.computePool3DInfo(x.shape as Shape5, c.size as Triple, c.strides as Triple, 1, c.pad);
+      const want = maxPoolReference(info, v, r.dataSync());
+      expect(Array.from(y.dataSync())).toEqual(Array.from(want.y));
+      expect(relDiff(dx.dataSync(), want.dx)).toBeLessThan(1e-6);
+      tf.dispose([values, x, y, r, dx]);
+    },
+  );
 
   it("bad input: a typed error, and no tensor or backend data left behind", () => {
     const x = tf.zeros([1, 4, 4, 4, 3]);

@@ -1,9 +1,11 @@
-// The Conv3D kernels, a wasm module of their own (src/tfjs/conv3d/ runs them
+// The Conv3D and 3D max-pooling kernels, a wasm module of their own (src/tfjs/conv3d/ runs them
 // on the tfjs wasm backend's memory). Pointers are byte offsets; `geo` points to
 // the geometry (geometry.ts); `nv` is 1 or 2 output channel vectors per block,
 // and the host packs weights and pads dy for blocks of nv·lanes channels.
 import { filterGrad } from "./filter-grad";
 import { Forward, gatherConv, InputGradient, OneVector, TwoVectors } from "./gather";
+
+export { maxPool, maxPoolGrad } from "./max-pool";
 
 /** f32 lanes per vector: 4 in the SIMD build, 1 in the scalar one. */
 export const LANES: i32 = ASC_FEATURE_SIMD ? 4 : 1;

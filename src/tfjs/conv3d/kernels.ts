@@ -1,4 +1,4 @@
-// Runs the Conv3D kernels (assembly/conv3d/) on a memory: the tfjs wasm
+// Runs the Conv3D and max-pooling kernels (assembly/conv3d/) on a memory: the tfjs wasm
 // backend's, where tensors already lie, or our own for the cpu backend, where
 // they are copied in. Each call takes one scratch block for the geometry, the
 // packed filter, a zero voxel and (filter gradient) dy padded to whole blocks,
@@ -13,6 +13,8 @@ export interface Conv3DExports {
   conv3dForward(x: number, w: number, zeros: number, y: number, geo: number, nv: number): void;
   conv3dInputGrad(dy: number, w: number, zeros: number, dx: number, geo: number, nv: number): void;
   conv3dFilterGrad(x: number, dy: number, dyc: number, dw: number, geo: number, nv: number): void;
+  maxPool(x: number, y: number, geo: number): void;
+  maxPoolGrad(dy: number, x: number, dx: number, geo: number): void;
 }
 
 /** The kernels instantiated on a memory, with the allocator that owns it. */
@@ -109,4 +111,14 @@ export function filterGrad(rt: Conv3DRuntime, info: Info, x: number, dy: number,
     }
     rt.kernels.conv3dFilterGrad(x, dyc === Co ? dy : padded!, dyc, dw, geo, nv);
   });
+}
+
+/** y = maxPool3d(x), `info` from backend_util.computePool3DInfo. */
+export function maxPool(rt: Conv3DRuntime, info: Info, x: number, y: number): void {
+  withScratch(rt, info, [], (geo) => rt.kernels.maxPool(x, y, geo));
+}
+
+/** dx of maxPool3d(x) from dy. */
+export function maxPoolGrad(rt: Conv3DRuntime, info: Info, dy: number, x: number, dx: number): void {
+  withScratch(rt, info, [], (geo) => rt.kernels.maxPoolGrad(dy, x, dx, geo));
 }

@@ -1,8 +1,11 @@
-// Conv3D and its two gradient kernels, registered for tfjs's wasm and cpu
-// backends in place of tfjs's own. tfjs-backend-wasm 4.22's gradients are wrong
-// (Conv3DBackpropInputV2 for every filter size, Conv3DBackpropFilterV2 for every
-// stride 2: conv3d_impl.h bounds the depth loop without the filter corner and
-// rounds negative quotients toward zero), and all three run at ~0.3 GMAC/s.
+// Conv3D and its two gradient kernels, and MaxPool3D and its gradient,
+// registered for tfjs's wasm and cpu backends in place of tfjs's own.
+// tfjs-backend-wasm 4.22's Conv3D gradients are wrong (Conv3DBackpropInputV2 for
+// every filter size, Conv3DBackpropFilterV2 for every stride 2: conv3d_impl.h
+// bounds the depth loop without the filter corner and rounds negative quotients
+// toward zero), all three run at ~0.3 GMAC/s, and its max pooling starts each
+// window's maximum at FLT_MIN, the least positive float: a window of negative
+// values pools to 1.2e-38 and passes no gradient.
 import {
   backend,
   backend_util,
@@ -17,6 +20,8 @@ import {
   type KernelBackend,
   type KernelConfig,
   type KernelFunc,
+  MaxPool3D,
+  MaxPool3DGrad,
   type NamedAttrMap,
   registerGradient,
   registerKernel,
@@ -32,7 +37,15 @@ import type { Allocator } from "../../heap.js";
 import { compileEmbedded, runtime, simdSupported } from "../../runtime.js";
 import { type CpuBackend, EmscriptenHeap, isShared, prepareCpu, type WasmBackend, wasmMemory } from "../backends.js";
 import { checkGeometry } from "./geometry.js";
-import { type Conv3DExports, type Conv3DRuntime, filterGrad, forward, inputGrad } from "./kernels.js";
+import {
+  type Conv3DExports,
+  type Conv3DRuntime,
+  filterGrad,
+  forward,
+  inputGrad,
+  maxPool,
+  maxPoolGrad,
+} from "./kernels.js";
 
 type Shape5 = [number, number, number, number, number];
 type Info = backend_util.Conv3DInfo;
@@ -125,17 +138,16 @@ function channelsMatch(kernel: string, x: Shape5, filter: Shape5): void {
 /** Each kernel's geometry and operands, from its inputs and attributes as tfjs passes them. */
 interface Call {
   info: Info;
-  /** the two operands, in the order the kernel function takes them */
-  a: TensorInfo;
-  b: TensorInfo;
+  /** the operands, in the order `run` takes them */
+  operands: TensorInfo[];
   outShape: number[];
-  run: (rt: Conv3DRuntime, info: Info, a: number, b: number, out: number) => void;
+  run: (rt: Conv3DRuntime, info: Info, operands: number[], out: number) => void;
 }
 
 type Attrs = Record<string, unknown>;
 type Inputs = Record<string, TensorInfo | undefined>;
 
-const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
+const CONV_CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
   [Conv3D]: ({ x, filter }, { strides, pad, dilations, dataFormat }) => {
     if (dataFormat !== undefined && dataFormat !== "NDHWC") {
       throw new DiceWasmError(
@@ -152,7 +164,12 @@ const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
     const fs = rank5(Conv3D, "filter", filter!.shape);
     channelsMatch(Conv3D, xs, fs);
     const info = backend_util.computeConv3DInfo(xs, fs, strides as number, dilations as number, pad as "same");
-    return { info, a: x!, b: filter!, outShape: info.outShape, run: forward };
+    return {
+      info,
+      operands: [x!, filter!],
+      outShape: info.outShape,
+      run: (rt, i, [a, b], y) => forward(rt, i, a!, b!, y),
+    };
   },
   [Conv3DBackpropInputV2]: ({ dy, filter }, { strides, pad, inputShape }) => {
     for (const [n, t] of [
@@ -166,7 +183,12 @@ const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
     const info = backend_util.computeConv3DInfo(xs, fs, strides as number, 1, pad as "same");
     // tf.conv3dTranspose(dy, filter, outputShape, …) reaches here: its outputShape is inputShape
     sameShape(`${Conv3DBackpropInputV2} (tf.conv3dTranspose: check outputShape)`, "dy", dy!.shape, info.outShape);
-    return { info, a: dy!, b: filter!, outShape: info.inShape, run: inputGrad };
+    return {
+      info,
+      operands: [dy!, filter!],
+      outShape: info.inShape,
+      run: (rt, i, [a, b], dx) => inputGrad(rt, i, a!, b!, dx),
+    };
   },
   [Conv3DBackpropFilterV2]: ({ x, dy }, { strides, pad, filterShape }) => {
     for (const [n, t] of [
@@ -179,9 +201,57 @@ const CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
     channelsMatch(Conv3DBackpropFilterV2, xs, fs);
     const info = backend_util.computeConv3DInfo(xs, fs, strides as number, 1, pad as "same");
     sameShape(Conv3DBackpropFilterV2, "dy", dy!.shape, info.outShape);
-    return { info, a: x!, b: dy!, outShape: info.filterShape, run: filterGrad };
+    return {
+      info,
+      operands: [x!, dy!],
+      outShape: info.filterShape,
+      run: (rt, i, [a, b], dw) => filterGrad(rt, i, a!, b!, dw),
+    };
   },
 };
+
+/** The pooling geometry of x under MaxPool3D's attributes (tfjs's own, so sizes and padding are exactly tfjs's). */
+function poolInfo(kernel: string, x: TensorInfo, attrs: Attrs): Info {
+  float32(kernel, "x", x);
+  const xs = rank5(kernel, "x", x.shape);
+  const { filterSize, strides, pad, dimRoundingMode } = attrs;
+  return backend_util.computePool3DInfo(
+    xs,
+    filterSize as number,
+    strides as number,
+    1,
+    pad as "same",
+    dimRoundingMode as "floor" | undefined,
+  );
+}
+
+/** tfjs-wasm 4.22's max pooling starts each window's maximum at FLT_MIN: wrong for negative values. */
+const POOL_CALLS: Record<string, (inputs: Inputs, attrs: Attrs) => Call> = {
+  [MaxPool3D]: ({ x }, attrs) => {
+    if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NDHWC") {
+      throw new DiceWasmError(
+        "INVALID_OPTION",
+        `${MaxPool3D}: only channels-last data (NDHWC) is supported, as in tf.maxPool3d; got ${attrs.dataFormat}.`,
+      );
+    }
+    const info = poolInfo(MaxPool3D, x!, attrs);
+    return { info, operands: [x!], outShape: info.outShape, run: (rt, i, [a], y) => maxPool(rt, i, a!, y) };
+  },
+  [MaxPool3DGrad]: ({ dy, input }, attrs) => {
+    const info = poolInfo(MaxPool3DGrad, input!, attrs);
+    float32(MaxPool3DGrad, "dy", dy!);
+    sameShape(MaxPool3DGrad, "dy", dy!.shape, info.outShape);
+    return {
+      info,
+      operands: [dy!, input!],
+      outShape: info.inShape,
+      run: (rt, i, [g, a], dx) => maxPoolGrad(rt, i, g!, a!, dx),
+    };
+  },
+};
+
+/** Every kernel we register, by tfjs kernel name. */
+const CALLS = { ...CONV_CALLS, ...POOL_CALLS };
 
 /** On tfjs-wasm: operands read where they lie, the output made by the backend. */
 function onWasm(call: Call, backend: KernelBackend): TensorInfo {
@@ -190,7 +260,7 @@ function onWasm(call: Call, backend: KernelBackend): TensorInfo {
   const offset = (t: TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
   const out = b.makeOutput(call.outShape, "float32");
   try {
-    call.run(rt, call.info, offset(call.a), offset(call.b), offset(out));
+    call.run(rt, call.info, call.operands.map(offset), offset(out));
   } catch (error) {
     b.disposeData(out.dataId, true);
     throw error;
@@ -203,19 +273,17 @@ function onCpu(call: Call, backend: KernelBackend): TensorInfo {
   const b = backend as CpuBackend;
   const rt = cpuRuntime();
   const { heap } = rt;
-  const values = (t: TensorInfo) => b.data.get(t.dataId)!.values;
-  const lengths = [
-    util.sizeFromShape(call.a.shape),
-    util.sizeFromShape(call.b.shape),
-    util.sizeFromShape(call.outShape),
-  ];
+  const values = (t: TensorInfo) => b.data.get(t.dataId)!.values as Float32Array;
+  const lengths = [...call.operands.map((t) => util.sizeFromShape(t.shape)), util.sizeFromShape(call.outShape)];
   const ptrs: number[] = [];
   try {
     for (const n of lengths) ptrs.push(heap.alloc(4 * Math.max(n, 1)));
-    new Float32Array(heap.memory.buffer, ptrs[0]!, lengths[0]).set(values(call.a));
-    new Float32Array(heap.memory.buffer, ptrs[1]!, lengths[1]).set(values(call.b));
-    call.run(rt, call.info, ptrs[0]!, ptrs[1]!, ptrs[2]!);
-    const result = new Float32Array(heap.memory.buffer, ptrs[2]!, lengths[2]).slice();
+    call.operands.forEach((t, i) => {
+      new Float32Array(heap.memory.buffer, ptrs[i]!, lengths[i]).set(values(t));
+    });
+    const out = ptrs.at(-1)!;
+    call.run(rt, call.info, ptrs.slice(0, -1), out);
+    const result = new Float32Array(heap.memory.buffer, out, lengths.at(-1)).slice();
     return b.makeTensorInfo(call.outShape, "float32", result);
   } finally {
     for (const [i, p] of ptrs.entries()) heap.release(p, 4 * Math.max(lengths[i]!, 1));
@@ -237,15 +305,16 @@ export function conv3dImplementation(): "dice-wasm" | "tfjs" {
 }
 
 /**
- * Registers our Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 for
- * tfjs's wasm and cpu backends, replacing tfjs's own, and a gradient for
- * Conv3DBackpropInputV2 (tf.conv3dTranspose), which tfjs lacks.
+ * Registers our Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2, and
+ * MaxPool3D and MaxPool3DGrad, for tfjs's wasm and cpu backends, replacing
+ * tfjs's own, and a gradient for Conv3DBackpropInputV2 (tf.conv3dTranspose),
+ * which tfjs lacks.
  * `registerDiceOps()` calls it unless `{ conv3d: false }`. Call it after the
  * backend packages are imported: a backend imported later registers its own.
  *
  * @example
  * await tf.setBackend("wasm");
- * await registerConv3D(); // tf.conv3d, tf.conv3dTranspose and tf.layers.conv3d now run our kernels
+ * await registerConv3D(); // tf.conv3d, tf.conv3dTranspose, tf.maxPool3d and their layers now run our kernels
  */
 export async function registerConv3D(): Promise<void> {
   // everything that can fail first, so that a failure leaves tfjs's kernels in place
@@ -270,7 +339,7 @@ export async function registerConv3D(): Promise<void> {
 }
 
 /**
- * Puts tfjs's own Conv3D kernels back where ours replaced them (the gradient
+ * Puts tfjs's own Conv3D and MaxPool3D kernels back where ours replaced them (the gradient
  * of tf.conv3dTranspose stays: tfjs has none). `registerDiceOps({ conv3d: false })`
  * calls it.
  */
