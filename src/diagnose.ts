@@ -1,6 +1,7 @@
 // diagnose(): why a Dice-family loss is negative, NaN or implausible, as
 // findings with numbers instead of folklore. A plain scan of the arrays (it is
 // a diagnostic, not a hot path) plus comparePrecision for the precision check.
+import { elementIndex } from "./layout.js";
 import { checkKeys, type DiceOptions, KNOWN_KEYS, type Prediction, resolveProblem, type Target } from "./options.js";
 import { comparePrecision } from "./precision.js";
 
@@ -42,8 +43,7 @@ export function diagnose(input: Prediction, target: Target, options: DiceOptions
   const findings: Finding[] = [];
   const add = (code: DiagnosisCode, severity: Severity, message: string, numbers: Finding["numbers"] = {}) =>
     findings.push({ code, severity, message, numbers });
-  const at = (b: number, c: number, v: number) =>
-    layout === "channels-last" || C === 1 ? (b * S + v) * C + c : (b * C + c) * S + v;
+  const at = elementIndex(layout, C, S);
 
   let min = Infinity;
   let max = -Infinity;

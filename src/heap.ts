@@ -1,5 +1,5 @@
 // Allocators over a kernel build's linear memory: our own first-fit heap for
-// the memory init() creates, or a borrowed one (see src/tfjs/wasm-backend.ts).
+// the memory init() creates, or a borrowed one (see src/tfjs/backends.ts).
 import { DiceWasmError } from "./errors.js";
 
 /** What the losses need from the memory their kernels run in. */

@@ -4,6 +4,7 @@
 // exact value: every sum exact (Shewchuk), the loss from those sums in the
 // cancellation-free form. For users' own volumes, and for bench/precision.
 import { DiceWasmError } from "./errors.js";
+import { elementIndex } from "./layout.js";
 import { diceLoss } from "./losses.js";
 import { checkKeys, type DiceOptions, type Prediction, type Problem, resolveProblem, type Target } from "./options.js";
 import { ExactSum } from "./reference/exact.js";
@@ -137,8 +138,7 @@ function kernelSums(input: Prediction, target: Target, options: DiceOptions, pro
 function sums(problem: Problem, options: DiceOptions): RowSums[] {
   const { B, C, S, act, layout, target } = problem;
   const x = problem.input.array;
-  const at = (b: number, c: number, v: number) =>
-    layout === "channels-last" || C === 1 ? (b * S + v) * C + c : (b * C + c) * S + v;
+  const at = elementIndex(layout, C, S);
   const first = options.includeBackground === false && C > 1 ? 1 : 0;
   const batch = Boolean(options.batch);
   const K = C - first;

@@ -1,5 +1,6 @@
 // A synthetic 3D multi-class segmentation problem: spheres in a volume, and the
 // logits of a plausible, imperfect network. For the demo, benchmarks and tests.
+import { seededRandom } from "./random.js";
 
 export interface SyntheticOptions {
   /** Spatial size [D, H, W]; default [96, 96, 96]. */
@@ -37,13 +38,7 @@ export function syntheticVolume(options: SyntheticOptions = {}): SyntheticVolume
   const B = options.batch ?? 1;
   const margin = options.margin ?? 3;
   const noise = options.noise ?? 1.5;
-  let state = (options.seed ?? 1) >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(options.seed ?? 1);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const S = D * H * W;
   const labels = new Uint8Array(B * S);

@@ -1,6 +1,8 @@
 // Shared test fixtures: a seeded generator, synthetic volumes, both builds.
 import { expect } from "vitest";
 import { DiceWasmError, type DiceWasmErrorCode, init } from "../src/index.js";
+import { elementIndex } from "../src/layout.js";
+import { seededRandom } from "../src/random.js";
 
 /** Both kernel builds; `describe.each(BUILDS)` runs a suite on each. */
 export const BUILDS = [{ simd: true }, { simd: false }] as const;
@@ -9,20 +11,10 @@ export async function useBuild(build: { simd: boolean }): Promise<void> {
   await init(build);
 }
 
-/** mulberry32: small, fast, and the same numbers on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export function uniform(n: number, seed: number, lo = 0, hi = 1): Float32Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
 
@@ -30,7 +22,7 @@ type LabelType = Uint8ArrayConstructor | Uint16ArrayConstructor | Int32ArrayCons
 
 /** n class ids in [0, C), uniformly drawn, in the given array type. */
 export function labels<T extends LabelType>(Type: T, n: number, C: number, seed: number): InstanceType<T> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const out = new Type(n) as InstanceType<T>;
   for (let i = 0; i < n; i++) out[i] = Math.floor(r() * C);
   return out;
@@ -45,10 +37,10 @@ export function oneHot(
   layout: "channels-last" | "channels-first",
 ): Float32Array {
   const out = new Float32Array(B * S * C);
+  const at = elementIndex(layout, C, S);
   for (let b = 0; b < B; b++) {
     for (let v = 0; v < S; v++) {
-      const c = labelMap[b * S + v]!;
-      out[layout === "channels-last" ? (b * S + v) * C + c : (b * C + c) * S + v] = 1;
+      out[at(b, labelMap[b * S + v]!, v)] = 1;
     }
   }
   return out;

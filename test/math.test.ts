@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createVolume, type WasmVolume } from "../src/index.js";
 import { ACT_SIGMOID, ACT_SOFTMAX, TARGET_MASK } from "../src/kernel-codes.js";
 import { runtime } from "../src/runtime.js";
-import { BUILDS, rng, useBuild } from "./helpers.js";
+import { BUILDS, seededRandom, useBuild } from "./helpers.js";
 
 /** Float32 values whose bit patterns run from `from` to `to` (inclusive), every `step`-th. */
 function floatsBetween(from: number, to: number, step = 61): Float32Array {
@@ -122,7 +122,7 @@ describe.each(BUILDS)("math kernels in ulps (simd: $simd)", (build) => {
     "softmax of %i classes, logits in [−40, 40]: p and 1 − p each ≤ 4 ulp of the softmax of the float32 differences x − max",
     (C) => {
       const V = 4099; // groups of four and a tail
-      const r = rng(C);
+      const r = seededRandom(C);
       const x = Float32Array.from({ length: V * C }, () => 80 * r() - 40);
       const [src, out] = volumes(x);
       const comp = createVolume(V * C);

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { diceCELoss, diceLoss } from "../src/index.js";
 import { referenceKeepingDigits } from "../src/reference/complements.js";
-import { BUILDS, gradError, labels, oneHot, rng, shapeOf, useBuild } from "./helpers.js";
+import { BUILDS, gradError, labels, oneHot, seededRandom, shapeOf, useBuild } from "./helpers.js";
 
 const N = 2 ** 18;
 const MARGINS = [8, 12, 16, 20, 30];
@@ -21,7 +21,7 @@ function confidentLogits(
   layout: "channels-last" | "channels-first",
   n = N,
 ) {
-  const r = rng(margin);
+  const r = seededRandom(margin);
   const x = new Float32Array(n * C);
   for (let v = 0; v < n; v++) {
     for (let c = 0; c < C; c++) {
@@ -35,7 +35,7 @@ describe.each(BUILDS)("near-perfect predictions keep their digits (simd: $simd)"
   beforeAll(() => useBuild(build));
 
   it.each(MARGINS)("sigmoid, one class, all-ones target, logits %i ± 0.5", (margin) => {
-    const r = rng(margin);
+    const r = seededRandom(margin);
     const x = Float32Array.from({ length: N }, () => margin + r() - 0.5);
     const t = new Float32Array(N).fill(1);
     const o = { shape: [1, N, 1], sigmoid: true };
@@ -85,7 +85,7 @@ describe.each(BUILDS)("near-perfect predictions keep their digits (simd: $simd)"
   for (const extra of [{ squaredPred: true }, { softLabel: true }] as const) {
     const name = Object.keys(extra)[0];
     it.each(MARGINS)(`sigmoid, ${name}, all-ones target, logits %i ± 0.5`, (margin) => {
-      const r = rng(margin + 100);
+      const r = seededRandom(margin + 100);
       const x = Float32Array.from({ length: N }, () => margin + r() - 0.5);
       const t = new Float32Array(N).fill(1);
       const o = { shape: [1, N, 1], sigmoid: true, ...extra };

@@ -14,15 +14,4 @@ export async function useTfBackend(name: string): Promise<void> {
   await registerDiceOps();
 }
 
-/** max |a − b| over max |b|. */
-export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return err / (scale || 1);
-}
-
 export { tf };

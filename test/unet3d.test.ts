@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { segmentationData } from "../examples/segmentation.js";
 import { unet3d, warmStart } from "../examples/unet3d.js";
 import { diceCELoss, registerDiceOps } from "../src/tfjs/index.js";
-import { relDiff, tf, useTfBackend } from "./tfjs-helpers.js";
+import { relMaxError } from "./helpers.js";
+import { tf, useTfBackend } from "./tfjs-helpers.js";
 
 const [size, classes] = [8, 3];
 
@@ -35,7 +36,7 @@ describe("the 3D U-Net example", () => {
     // variable names carry a per-model counter: the two models' variables match by order
     const [names, want, got] = [Object.keys(cpu.grads), Object.values(cpu.grads), Object.values(wasm.grads)];
     expect(names.length).toBe(14); // 7 convolutions, kernel and bias
-    for (const [i, name] of names.entries()) expect(relDiff(got[i]!, want[i]!), name).toBeLessThan(1e-4);
+    for (const [i, name] of names.entries()) expect(relMaxError(got[i]!, want[i]!), name).toBeLessThan(1e-4);
   });
 
   describe("on wasm", () => {
@@ -80,8 +81,8 @@ describe("the 3D U-Net example", () => {
       warmStart(narrow, wide);
       expect(tf.memory().numTensors).toBe(tensors);
       const got = tf.tidy(() => (wide.predict(data.images) as tf.Tensor).dataSync());
-      expect(relDiff(got, want)).toBeLessThan(1e-5);
-      expect(relDiff(before, want)).toBeGreaterThan(1e-2); // it was a different function
+      expect(relMaxError(got, want)).toBeLessThan(1e-5);
+      expect(relMaxError(before, want)).toBeGreaterThan(1e-2); // it was a different function
       tf.dispose([data.images, data.labels, data.labelMap]);
       narrow.dispose();
       wide.dispose();

@@ -4,6 +4,7 @@
 // against the exact value.
 
 import { comparePrecision } from "../precision.js";
+import { seededRandom } from "../random.js";
 import { init } from "../runtime.js";
 
 export interface Regime {
@@ -44,16 +45,6 @@ export interface PrecisionRow {
   errors: Record<string, number>;
   /** largest relative error of Σp·g, Σp, Σg, per method of comparePrecision */
   statisticsErrors: Record<string, number>;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type TfLoss = (p: Float32Array, g: Float32Array, n: number) => number;
@@ -104,7 +95,7 @@ export async function precisionSuite(
   for (const regime of REGIMES) {
     for (const n of sizes) {
       onProgress(rows.length, total, `${regime.name}, N = 2^${Math.log2(n)}`);
-      const random = rng(n);
+      const random = seededRandom(n);
       const p = new Float32Array(n);
       const g = new Float32Array(n);
       for (let i = 0; i < n; i++) [p[i], g[i]] = regime.make(random);

@@ -4,6 +4,7 @@
 // are noise there. This one evaluates the same float32 logits with every
 // complement taken from the logits — 1 − σ(x) = σ(−x), 1 − p_c = Σ_{k≠c} p_k —
 // so the loss and its gradient keep their digits at any margin. For tests.
+import { elementIndex } from "../layout.js";
 import type { DiceCEOptions } from "../options.js";
 
 export interface Evaluated {
@@ -18,7 +19,7 @@ function activated(input: ArrayLike<number>, target: ArrayLike<number>, o: DiceC
   const B = o.shape[0]!;
   const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
   const S = o.shape.reduce((a, b) => a * b, 1) / (B * C);
-  const at = (b: number, c: number, v: number) => (last ? (b * S + v) * C + c : (b * C + c) * S + v);
+  const at = elementIndex(last ? "channels-last" : "channels-first", C, S);
   const n = B * C * S;
   const p = new Float64Array(n);
   const q = new Float64Array(n);

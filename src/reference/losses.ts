@@ -1,6 +1,7 @@
 // A plain float64 reference of every loss, written the way MONAI 1.5 writes
 // them (1 − numerator/denominator on sums of the activated tensors), with none of
 // the package's algebra. For tests and the precision benchmarks; it is slow.
+import { elementIndex } from "../layout.js";
 import type { DiceCEOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
 
 export type ReferenceKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
@@ -13,7 +14,7 @@ function geometry(o: AnyOptions): { B: number; C: number; S: number; at: (b: num
   const B = o.shape[0]!;
   const C = last ? o.shape[o.shape.length - 1]! : o.shape[1]!;
   const S = (last ? o.shape.slice(1, -1) : o.shape.slice(2)).reduce((a, b) => a * b, 1);
-  return { B, C, S, at: (b, c, v) => (last ? (b * S + v) * C + c : (b * C + c) * S + v) };
+  return { B, C, S, at: elementIndex(last ? "channels-last" : "channels-first", C, S) };
 }
 
 /** Per (b, c, voxel) probabilities and targets, channels-first, after activation, one-hot and background removal. */

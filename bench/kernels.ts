@@ -1,4 +1,4 @@
-// npm run bench: the statistics kernels against the memory-bandwidth ceiling (a
+// npm run bench:kernels: the statistics kernels against the memory-bandwidth ceiling (a
 // plain f32x4 sum over the same bytes) and against a plain JS float64 loop.
 
 import { type Contender, type Group, type Row, runGroup, saveResults } from "../src/bench/harness.js";
