@@ -80,8 +80,9 @@ const classFrequencies = train.frequencies;
 const narrow = unet3d({ size, classes, filters: 4, classFrequencies });
 trainEpochs(narrow, "narrow", true, true);
 
-const fromScratch = trainEpochs(unet3d({ size, classes, filters: 8, classFrequencies, seed: 11 }), "wide", false, false);
-const wide = unet3d({ size, classes, filters: 8, classFrequencies, seed: 11 });
+const widerModel = () => unet3d({ size, classes, filters: 8, classFrequencies, seed: 11 });
+const fromScratch = trainEpochs(widerModel(), "wide", false, false);
+const wide = widerModel();
 warmStart(narrow, wide);
 const warm = trainEpochs(wide, "warm", false, false);
 
