@@ -46,6 +46,21 @@ describe("diagnose", () => {
     );
   });
 
+  it("a non-integer label, a NaN in a mask: their own codes, with where and how many", () => {
+    const fractional = Float32Array.from(map, (l, i) => (i === 11 ? 1.5 : l));
+    const label = diagnose(uniform(B * S * C, 4), fractional, { shape, toOnehotY: true }).find(
+      (f) => f.code === "NON_INTEGER_LABEL",
+    )!;
+    expect(label.numbers).toMatchObject({ count: 1, index: 11, value: 1.5 });
+    const mask = oneHot(map, B, S, C, "channels-last");
+    mask[4] = Number.NaN;
+    mask[40] = Number.NaN;
+    const found = diagnose(uniform(B * S * C, 8), mask, { shape }).find((f) => f.code === "NON_FINITE_TARGET")!;
+    expect(found).toMatchObject({ severity: "error", numbers: { count: 2 } });
+    // errors in the data: no precision comparison of a loss that is not defined
+    expect(codes(diagnose(uniform(B * S * C, 8), mask, { shape }))).not.toContain("FLOAT32_PRECISION");
+  });
+
   it("classes absent from an item's target, by item", () => {
     const noTwo = Int32Array.from(map, (l, i) => (i < S && l === 2 ? 1 : l));
     const found = diagnose(uniform(B * S * C, 7), noTwo, { shape, toOnehotY: true }).find(
