@@ -233,8 +233,26 @@ export interface PassOptions extends DataOptions {
   crossEntropy?: boolean;
 }
 
-/** Checks the arrays against `shape` and the options; returns the geometry. */
+/** The geometry and modes the options declare, before any array is looked at. */
+type Declared = Omit<Problem, "input" | "target"> & {
+  readonly shape: number[];
+  /** the target is a label map (toOnehotY with more than one class) */
+  readonly labelMap: boolean;
+};
+
+/**
+ * Checks the arrays against `shape` and the options; returns the geometry: a
+ * pure reading of the options, then the one step that touches the runtime
+ * (reserving the workspace, which may grow memory), then the arrays, whose
+ * views of wasm memory are taken only after that growth.
+ */
 export function resolveProblem(fn: string, input: unknown, target: unknown, options: PassOptions): Problem {
+  const declared = readOptions(fn, options);
+  reserveWorkspace(workspaceLayout(declared.C, runtime().lanes).bytes);
+  return bindArrays(fn, declared, input, target);
+}
+
+function readOptions(fn: string, options: PassOptions): Declared {
   const warnings: string[] = [];
   const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
   const shape = options.shape;
@@ -253,9 +271,35 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
       "INVALID_SHAPE",
       `${fn}: the batch size and the number of classes must be ≥ 1; shape ${JSON.stringify(shape)} with layout '${layout}' gives B = ${B}, C = ${C}.`,
     );
+  if (options.sigmoid && options.softmax) {
+    fail(
+      "INVALID_OPTION",
+      `${fn}: sigmoid and softmax are both true; choose one (sigmoid for multi-label, softmax for mutually exclusive classes).`,
+    );
+  }
+  let act = options.sigmoid ? ACT_SIGMOID : options.softmax ? ACT_SOFTMAX : ACT_NONE;
+  if (act === ACT_SOFTMAX && C === 1) {
+    warnings.push("single channel prediction, `softmax: true` ignored.");
+    act = ACT_NONE;
+  }
+  if (options.toOnehotY && C === 1) warnings.push("single channel prediction, `toOnehotY: true` ignored.");
+  return {
+    B,
+    C,
+    S,
+    layout,
+    act,
+    mode: options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD,
+    crossEntropy: Boolean(options.crossEntropy),
+    warnings,
+    shape,
+    labelMap: Boolean(options.toOnehotY) && C > 1,
+  };
+}
 
-  // the only allocation a loss makes, done before any view of wasm memory is taken
-  reserveWorkspace(workspaceLayout(C, runtime().lanes).bytes);
+function bindArrays(fn: string, declared: Declared, input: unknown, target: unknown): Problem {
+  const { shape, labelMap, ...geometry } = declared;
+  const { B, C, S, layout } = geometry;
   const inputSource = sourceOf(input) as Source<Float32Array> | undefined;
   if (!inputSource || !(inputSource.array instanceof Float32Array)) {
     fail(
@@ -274,20 +318,6 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
     );
   }
 
-  if (options.sigmoid && options.softmax) {
-    fail(
-      "INVALID_OPTION",
-      `${fn}: sigmoid and softmax are both true; choose one (sigmoid for multi-label, softmax for mutually exclusive classes).`,
-    );
-  }
-  let act = options.sigmoid ? ACT_SIGMOID : options.softmax ? ACT_SOFTMAX : ACT_NONE;
-  if (act === ACT_SOFTMAX && C === 1) {
-    warnings.push("single channel prediction, `softmax: true` ignored.");
-    act = ACT_NONE;
-  }
-  const mode = options.squaredPred ? MODE_SQUARED : options.softLabel ? MODE_SOFT : MODE_HARD;
-  const crossEntropy = Boolean(options.crossEntropy);
-
   const targetSource = sourceOf(target);
   const dtype = targetSource && dtypeOf(targetSource.array);
   if (!targetSource || !dtype) {
@@ -296,8 +326,6 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
       `${fn}: the target must be a Float32Array, Uint8Array, Uint16Array or Int32Array (or such a volume), got ${describe(target)}.`,
     );
   }
-  const labelMap = Boolean(options.toOnehotY) && C > 1;
-  if (options.toOnehotY && C === 1) warnings.push("single channel prediction, `toOnehotY: true` ignored.");
   const got = targetSource.array.length;
   if (labelMap) {
     if (got !== B * S) {
@@ -307,18 +335,8 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
         { expected: B * S, actual: got },
       );
     }
-    return {
-      B,
-      C,
-      S,
-      layout,
-      act,
-      mode,
-      crossEntropy,
-      input: inputSource,
-      target: { kind: "label", dtype, source: targetSource },
-      warnings,
-    };
+    const labels = { kind: "label", dtype, source: targetSource } as const;
+    return { ...geometry, input: inputSource, target: labels };
   }
   if (got !== N) {
     fail(
@@ -338,18 +356,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
     }
     mask = { array: binaryMask(fn, targetSource.array as IntegerArray), ptr: undefined };
   }
-  return {
-    B,
-    C,
-    S,
-    layout,
-    act,
-    mode,
-    crossEntropy,
-    input: inputSource,
-    target: { kind: "mask", source: mask },
-    warnings,
-  };
+  return { ...geometry, input: inputSource, target: { kind: "mask", source: mask } };
 }
 
 type IntegerArray = Uint8Array | Uint16Array | Int32Array;
