@@ -29,3 +29,4 @@ export {
 } from "./runtime.js";
 export { mergeStats, type OverlapStats, overlapStats } from "./stats.js";
 export { createVolume, type VolumeDtype, WasmVolume } from "./volume.js";
+export type { LossWarning, WarningCode } from "./warnings.js";

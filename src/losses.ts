@@ -32,6 +32,7 @@ import {
 import { computeGradient, type RawStats } from "./passes.js";
 import { measure } from "./stats.js";
 import { WasmVolume } from "./volume.js";
+import { type LossWarning, valuesOutOfRange, warning } from "./warnings.js";
 
 /** What every loss returns. */
 export interface LossResult<L extends number | Float64Array = number | Float64Array> {
@@ -39,8 +40,12 @@ export interface LossResult<L extends number | Float64Array = number | Float64Ar
   loss: L;
   /** d(loss)/d(prediction) in the prediction's shape and layout (of the summed loss for 'none'), when `grad` was asked. */
   grad?: Float32Array;
-  /** Options that were ignored, as MONAI warns (for example softmax with one class). */
-  warnings: string[];
+  /**
+   * What the loss noticed and did not refuse: options it ignored, as MONAI warns
+   * (softmax with one class, ...), and values outside [0, 1] that the
+   * statistics prove (logits without an activation, class ids as a mask).
+   */
+  warnings: LossWarning[];
 }
 
 export type LossKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
@@ -186,7 +191,9 @@ function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smo
 function evaluate(plan: Plan, problem: Problem, raw: RawStats): { reduced: Reduced; evaluated: Evaluated } {
   const { B, C, warnings } = problem;
   if (!plan.includeBackground && C === 1)
-    warnings.push("single channel prediction, `includeBackground: false` ignored.");
+    warnings.push(
+      warning("INCLUDE_BACKGROUND_IGNORED", "single channel prediction, `includeBackground: false` ignored."),
+    );
   const reduced = reduceStats(raw, B, C, plan.includeBackground, plan.batch, problem.target.kind === "label");
   return { reduced, evaluated: plan.evaluate(reduced, problem, raw) };
 }
@@ -244,13 +251,13 @@ export function lossForward(
   target: Target,
   options: AnyLossOptions,
   keep?: Float32Array,
-): { loss: number | Float64Array; raw: RawStats; warnings: string[] } {
+): { loss: number | Float64Array; raw: RawStats; warnings: LossWarning[] } {
   const plan = planOf(kind, options);
   const keepSource = keep ? (sourceOf(keep) as Source<Float32Array>) : undefined;
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
   const { problem, raw } = measure(plan.fn, input, target, passOptions, keepSource, plan.accept);
   const { evaluated } = evaluate(plan, problem, raw);
-  return { loss: reduce(plan, evaluated), raw, warnings: problem.warnings };
+  return { loss: reduce(plan, evaluated), raw, warnings: warningsOf(plan, problem, raw) };
 }
 
 /** @internal Pass 2 from what lossForward() kept (statistics and activation): the tfjs gradient kernel. */
@@ -278,9 +285,10 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
   const { problem, raw } = measure(plan.fn, input, target, passOptions, out, plan.accept);
   const { reduced, evaluated } = evaluate(plan, problem, raw);
-  const result: LossResult = { loss: reduce(plan, evaluated), warnings: [...problem.warnings] };
-  const outside = outsideUnitRange(plan.fn, evaluated, options);
-  if (outside) result.warnings.push(outside);
+  const result: LossResult = {
+    loss: reduce(plan, evaluated),
+    warnings: warningsOf(plan, problem, raw),
+  };
   if (out) {
     backward(plan, problem, reduced, evaluated, 1, out, out);
     // a volume's view is taken again: reserving the workspace may have grown memory since gradTarget
@@ -289,17 +297,10 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
   return result;
 }
 
-/**
- * A warning when a per-item loss leaves [0, 1], which predictions and targets in
- * [0, 1] cannot give (with smoothNr ≤ smoothDr): it costs nothing to notice, and
- * it is how logits passed as probabilities show.
- */
-function outsideUnitRange(fn: string, evaluated: Evaluated, options: AnyLossOptions): string | undefined {
-  if ((options.smoothNr ?? 1e-5) > (options.smoothDr ?? 1e-5)) return undefined; // diagnose() explains those
-  const f = evaluated.partials.f;
-  const at = f.findIndex((value) => !(value >= -1e-9 && value <= 1 + 1e-9));
-  if (at < 0) return undefined;
-  return `${fn}: the loss of item ${at} (batch item × class) is ${f[at]}, outside [0, 1], which predictions and targets in [0, 1] cannot give: are these logits without sigmoid/softmax, or targets outside [0, 1]? diagnose() says more.`;
+/** The options' warnings, then values outside [0, 1] that the statistics prove. */
+function warningsOf(plan: Plan, problem: Problem, raw: RawStats): LossWarning[] {
+  const values = valuesOutOfRange(plan.fn, problem, raw);
+  return values ? [...problem.warnings, values] : [...problem.warnings];
 }
 
 /** Where to write the gradient: the caller's array or volume, or a fresh array. */

@@ -4,6 +4,7 @@ import { DiceWasmError } from "./errors.js";
 import { ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, MODE_HARD, MODE_SOFT, MODE_SQUARED } from "./kernel-codes.js";
 import { reserveWorkspace, runtime } from "./runtime.js";
 import { WasmVolume } from "./volume.js";
+import { type LossWarning, warning } from "./warnings.js";
 import { workspaceLayout } from "./workspace.js";
 
 export type Layout = "channels-last" | "channels-first";
@@ -105,7 +106,7 @@ export interface Problem {
         readonly dtype: LabelDtype;
         readonly source: Source;
       };
-  readonly warnings: string[];
+  readonly warnings: LossWarning[];
 }
 
 const DATA_KEYS = ["shape", "layout", "sigmoid", "softmax", "toOnehotY", "softLabel"];
@@ -253,7 +254,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
 }
 
 function readOptions(fn: string, options: PassOptions): Declared {
-  const warnings: string[] = [];
+  const warnings: LossWarning[] = [];
   const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
   const shape = options.shape;
   if (!Array.isArray(shape) || shape.length < 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -279,10 +280,11 @@ function readOptions(fn: string, options: PassOptions): Declared {
   }
   let act = options.sigmoid ? ACT_SIGMOID : options.softmax ? ACT_SOFTMAX : ACT_NONE;
   if (act === ACT_SOFTMAX && C === 1) {
-    warnings.push("single channel prediction, `softmax: true` ignored.");
+    warnings.push(warning("SOFTMAX_IGNORED", "single channel prediction, `softmax: true` ignored."));
     act = ACT_NONE;
   }
-  if (options.toOnehotY && C === 1) warnings.push("single channel prediction, `toOnehotY: true` ignored.");
+  if (options.toOnehotY && C === 1)
+    warnings.push(warning("TO_ONEHOT_Y_IGNORED", "single channel prediction, `toOnehotY: true` ignored."));
   return {
     B,
     C,

@@ -212,13 +212,41 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     ).toBeGreaterThan(0);
   });
 
-  it("a per-class loss outside [0, 1] is a warning: logits passed as probabilities", () => {
-    const logits = uniform(96, 31, -3, 3);
-    const { loss, warnings } = diceLoss(logits, map, { shape, toOnehotY: true });
-    expect(warnings.some((w) => /outside \[0, 1\].*logits without sigmoid\/softmax/.test(w))).toBe(true);
+  it("values outside [0, 1] are warnings with a code, proven by a negative statistic, naming the suspects", () => {
+    const codes = (r: { warnings: { code: string }[] }) => r.warnings.map((w) => w.code);
+    const mask = Float32Array.from({ length: 96 }, (_, i) => (i % 3 === map[Math.floor(i / 3)] ? 1 : 0));
+    // predictions below 0 where the target is 0: fp < 0; with a label map only the predictions can be at fault
+    const negative = p.map((v) => v - 0.75);
+    const { loss, warnings } = diceLoss(negative, map, { shape, toOnehotY: true });
+    expect(warnings).toEqual([
+      {
+        code: "PREDICTION_OUT_OF_RANGE",
+        message: expect.stringMatching(/(tp|fp|fn) of batch item \d, class \d is -.*softmax: true/),
+      },
+    ]);
     expect(Number.isFinite(loss)).toBe(true);
-    expect(diceLoss(logits, map, { shape, toOnehotY: true, softmax: true }).warnings).toEqual([]);
+    // a mask marking background −1, after a softmax: tp < 0, and only the target can be at fault
+    const signed = mask.map((g) => (g ? 1 : -1));
+    expect(codes(diceLoss(p, signed, { shape, softmax: true }))).toEqual(["TARGET_OUT_OF_RANGE"]);
+    expect(diceLoss(p, signed, { shape, softmax: true }).warnings[0]!.message).toMatch(/toOnehotY: true/);
+    // neither an activation nor a label map: either can be
+    expect(codes(diceLoss(negative, mask, { shape }))).toEqual(["VALUES_OUT_OF_RANGE"]);
+    // logits: a loss outside [0, 1], and its cause named
+    const logits = uniform(96, 31, -3, 3);
+    expect(diceLoss(logits, map, { shape, toOnehotY: true }).loss).toBeGreaterThan(1);
+    expect(codes(diceLoss(logits, map, { shape, toOnehotY: true }))).toEqual(["PREDICTION_OUT_OF_RANGE"]);
+    // in range: nothing
+    expect(diceLoss(uniform(96, 31, -3, 3), map, { shape, toOnehotY: true, softmax: true }).warnings).toEqual([]);
     expect(diceLoss(p, map, { shape, toOnehotY: true }).warnings).toEqual([]);
+    expect(diceLoss(p, mask, { shape }).warnings).toEqual([]);
+  });
+
+  it("options ignored with a single channel are warnings, as MONAI warns", () => {
+    const one = [2, 4, 4, 1];
+    const codes = (o: object) => diceLoss(p.subarray(0, 32), p.subarray(0, 32), { shape: one, ...o }).warnings;
+    expect(codes({ softmax: true })).toEqual([{ code: "SOFTMAX_IGNORED", message: expect.stringMatching(/softmax/) }]);
+    expect(codes({ toOnehotY: true }).map((w) => w.code)).toEqual(["TO_ONEHOT_Y_IGNORED"]);
+    expect(codes({ includeBackground: false }).map((w) => w.code)).toEqual(["INCLUDE_BACKGROUND_IGNORED"]);
   });
 
   it("a tf.Tensor passed to the core API points to dice-wasm/tfjs", () => {

@@ -24,6 +24,7 @@ import { DiceWasmError } from "../errors.js";
 import { STATS } from "../kernel-codes.js";
 import { type AnyLossOptions, type LossKind, lossBackward, lossForward } from "../losses.js";
 import type { RawStats } from "../passes.js";
+import type { LossWarning, WarningCode } from "../warnings.js";
 import { ACCELERATED, type AcceleratedBackend, type BackendAccess, type TensorData } from "./backends.js";
 
 /** Kernel names, namespaced so that they cannot meet tfjs's own. */
@@ -66,12 +67,15 @@ function lossShape(attrs: LossAttrs): number[] {
   return [rows, includeBackground === false && C > 1 ? C - 1 : C];
 }
 
-/** Warnings MONAI would print (softmax with one class, ...), printed once each. */
-const warned = new Set<string>();
-function warnOnce(messages: string[]): void {
-  for (const message of messages) {
-    if (warned.has(message)) continue;
-    warned.add(message);
+/**
+ * The losses' warnings (options MONAI would warn about, values outside [0, 1]),
+ * printed once per cause: a training loop would otherwise print one a step.
+ */
+const warned = new Set<WarningCode>();
+function warnOnce(warnings: LossWarning[]): void {
+  for (const { code, message } of warnings) {
+    if (warned.has(code)) continue;
+    warned.add(code);
     console.warn(`dice-wasm: ${message}`);
   }
 }
