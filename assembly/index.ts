@@ -4,7 +4,6 @@ export { activate, planar } from "./activate";
 export { stats } from "./stats";
 export { statsInterleaved } from "./stats-interleaved";
 export { gradient } from "./gradient";
-export { sumPlain } from "./baseline";
 export { expArray, ln1pArray, lnArray } from "./elementwise";
 // the codes the host passes, exported so that init() can check its mirror of them
 export * from "./codes";

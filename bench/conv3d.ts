@@ -1,13 +1,18 @@
 // npm run bench:conv3d: our Conv3D kernels (forward, input gradient, filter
 // gradient) on the tfjs wasm backend against tfjs's own Conv3D kernels on wasm
 // and cpu, and against tfjs-wasm's XNNPACK Conv2D on a problem of the same
-// multiply-adds, in the same run. Writes docs/BENCHMARKS.md's conv3d section.
+// multiply-adds, in the same run; then our max pooling, and one training step
+// of the example U-Net with our kernels and with tfjs's. Writes
+// docs/BENCHMARKS.md's conv3d section.
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-layers";
 import * as tf from "@tensorflow/tfjs-core";
+import { segmentationData } from "../examples/segmentation.js";
+import { unet3d } from "../examples/unet3d.js";
 import { type Contender, environment, type Group, type Row, runGroup, saveJson } from "../src/bench/harness.js";
 import { environmentLine, writeSection } from "../src/bench/report.js";
-import { registerConv3D } from "../src/tfjs/index.js";
+import { diceCELoss, registerConv3D, registerDiceOps } from "../src/tfjs/index.js";
 
 type Shape5 = [number, number, number, number, number];
 const ROUNDS = 5;
@@ -16,14 +21,24 @@ const TIME = 300;
 await tf.setBackend("wasm");
 // tfjs's own kernels, kept before ours replace them
 const KERNELS = [tf.Conv3D, tf.Conv3DBackpropInputV2, tf.Conv3DBackpropFilterV2] as const;
+const ALL = [...KERNELS, tf.MaxPool3D, tf.MaxPool3DGrad] as const;
 const theirs = (backendName: string) =>
-  Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, backendName)!.kernelFunc])) as Record<
-    (typeof KERNELS)[number],
+  Object.fromEntries(ALL.map((k) => [k, tf.getKernel(k, backendName)!.kernelFunc])) as Record<
+    (typeof ALL)[number],
     tf.KernelFunc
   >;
 const tfjsWasm = theirs("wasm");
 const tfjsCpu = theirs("cpu");
+const tfjsConfigs = ALL.map((k) => tf.getKernel(k, "wasm")!);
 await registerConv3D();
+const ourConfigs = ALL.map((k) => tf.getKernel(k, "wasm")!);
+/** Puts one set of kernels in place on wasm, synchronously, so that a contender can choose per run. */
+function useKernels(configs: tf.KernelConfig[]): void {
+  for (const config of configs) {
+    tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel(config);
+  }
+}
 const wasm = tf.backend();
 const cpu = tf.findBackend("cpu")!;
 
@@ -108,19 +123,78 @@ for (const [x, filter] of [
   for (const t of Object.values(c)) cpu.disposeData(t.dataId, true);
 }
 
+{
+  // max pooling [1, 32³, 16], 2³ windows, stride 2: ours, and tfjs's own (wrong for negative values)
+  const x = [1, 32, 32, 32, 16];
+  const attrs = { filterSize: 2, strides: 2, pad: "valid", dimRoundingMode: undefined, dataFormat: "NDHWC" };
+  const w = { x: on(wasm, x) };
+  const c = { x: on(cpu, x) };
+  const contenders: Contender[] = [
+    { name: "dice-wasm, tfjs wasm", run: timed(tf.getKernel(tf.MaxPool3D, "wasm")!.kernelFunc, wasm, w, attrs) },
+    { name: "tfjs-wasm 4.22's own", run: timed(tfjsWasm[tf.MaxPool3D], wasm, w, attrs) },
+    { name: "tfjs-cpu 4.22's own", run: timed(tfjsCpu[tf.MaxPool3D], cpu, c, attrs) },
+  ];
+  const group: Group = {
+    title: `MaxPool3D, [${x}], 2×2×2 windows, stride 2`,
+    voxels: tf.util.sizeFromShape(x) / 16,
+    bytes: 4 * tf.util.sizeFromShape(x),
+    peer: contenders[1]!.name,
+    contenders,
+  };
+  results.push({ group, rows: await runGroup(group, ROUNDS, TIME), macs: 0 });
+  wasm.disposeData(w.x.dataId, true);
+  cpu.disposeData(c.x.dataId, true);
+}
+
+{
+  // one training step of examples/unet3d.ts as the demo page trains it: [1, 32³] scans, 8 filters,
+  // Dice + cross-entropy, forward and backward, the gradients left on the backend
+  await registerDiceOps();
+  const data = segmentationData(32, 4, 1, 1);
+  const model = unet3d({ size: 32, classes: 4, filters: 8, classFrequencies: data.frequencies });
+  const step = (configs: tf.KernelConfig[]) => () => {
+    useKernels(configs);
+    const { value, grads } = tf.variableGrads(
+      () => diceCELoss(data.labels, model.apply(data.images) as tf.Tensor, { softmax: true }) as tf.Scalar,
+    );
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  const contenders: Contender[] = [
+    { name: "dice-wasm Conv3D and MaxPool3D kernels", run: step(ourConfigs) },
+    { name: "tfjs-wasm 4.22's own (wrong gradients)", run: step(tfjsConfigs) },
+  ];
+  const group: Group = {
+    title: "U-Net training step (examples/unet3d.ts, [1, 32³, 1] → 4 classes, 8 filters, Dice + CE), wasm",
+    voxels: 32 ** 3,
+    bytes: 4 * 32 ** 3,
+    peer: contenders[1]!.name,
+    contenders,
+  };
+  results.push({ group, rows: await runGroup(group, ROUNDS, TIME), macs: 0 });
+  useKernels(ourConfigs);
+  model.dispose();
+  tf.dispose(Object.values(data));
+}
+
 const env = environment();
 console.log(`\nresults: ${saveJson("conv3d", { env, results })}`);
 writeSection("docs/BENCHMARKS.md", "conv3d", render(results));
 
-/** Markdown: one table per group, our rows in bold, GMAC/s and the ratio to XNNPACK's Conv2D. */
+/** Markdown: one table per group, our rows in bold, GMAC/s (convolutions) and the ratio to the group's peer. */
 function render(all: Result[]): string {
   const parts = [`${environmentLine(env)} \`npm run bench:conv3d\`.`, ""];
   for (const { group, rows, macs } of all) {
     parts.push(`### ${group.title}`, "");
-    parts.push(`| contender | median ms | GMAC/s | × ${group.peer} |`, "|---|---|---|---|");
+    const gmacs = macs > 0;
+    parts.push(
+      `| contender | median ms |${gmacs ? " GMAC/s |" : ""} × ${group.peer} |`,
+      gmacs ? "|---|---|---|---|" : "|---|---|---|",
+    );
     for (const r of rows) {
       const ours = r.name.startsWith("dice-wasm");
-      const cells = [r.name, r.medianMs.toFixed(1), (macs / r.medianMs / 1e6).toFixed(2), r.ratioToPeer.toFixed(2)];
+      const rate = gmacs ? [(macs / r.medianMs / 1e6).toFixed(2)] : [];
+      const cells = [r.name, r.medianMs.toFixed(1), ...rate, r.ratioToPeer.toFixed(2)];
       parts.push(`| ${cells.map((cell) => (ours ? `**${cell}**` : cell)).join(" | ")} |`);
     }
     parts.push("");

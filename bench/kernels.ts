@@ -1,15 +1,15 @@
 // npm run bench:kernels: the statistics kernels against the memory-bandwidth ceiling (a
 // plain f32x4 sum over the same bytes) and against a plain JS float64 loop.
 
+import { ceilingSum } from "../src/bench/ceiling.js";
 import { type Contender, type Group, type Row, runGroup, saveResults } from "../src/bench/harness.js";
 import { createVolume, type DataOptions, diceLoss, init, overlapStats } from "../src/index.js";
-import { runtime } from "../src/runtime.js";
 import { syntheticVolume } from "../src/synthetic.js";
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 256);
 const N = SIDE ** 3;
 await init();
-const { kernels } = runtime();
+const sumPlain = await ceilingSum();
 const results: Array<{ group: Group; rows: Row[] }> = [];
 
 function close(a: number, b: number, what: string): void {
@@ -29,7 +29,7 @@ const CEILING = "plain f32x4 sum (ceiling)";
 
 /** The bandwidth ceiling: a plain f32x4 sum over `floats` floats at byte offset `ptr`. */
 function ceiling(ptr: number, floats: number): Contender {
-  return { name: CEILING, run: () => kernels.sumPlain(ptr, floats) };
+  return { name: CEILING, run: () => sumPlain(ptr, floats) };
 }
 
 /** overlapStats on (p, t), checked against the expected tp of class 0. */

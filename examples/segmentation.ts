@@ -56,7 +56,7 @@ function standardise(image: Float32Array, batch: number): void {
     let [sum, squares] = [0, 0];
     for (const v of scan) [sum, squares] = [sum + v, squares + v * v];
     const mean = sum / n;
-    const std = Math.sqrt(squares / n - mean * mean);
+    const std = Math.sqrt(squares / n - mean * mean) || 1; // a constant scan is only centred
     for (let i = 0; i < n; i++) scan[i] = (scan[i]! - mean) / std;
   }
 }

@@ -53,6 +53,12 @@ const programs: Program[] = [
       },
     },
   },
+  {
+    name: "ceiling",
+    entry: "assembly/ceiling/index.ts",
+    sources: files("assembly/ceiling", false),
+    modules: { "src/generated/ceiling.ts": { ceilingSimd: "simd", ceilingScalar: "scalar" } },
+  },
 ];
 
 function stampOf(program: Program): string {

@@ -70,7 +70,6 @@ export interface Kernels {
     tmp: number,
   ): void;
   statsInterleaved(p: number, t: number, n: number, C: number, tkind: number, mode: number, out: number): void;
-  sumPlain(ptr: number, n: number): number;
   /** elementwise math (assembly/elementwise.ts), for the accuracy tests */
   expArray(src: number, n: number, dst: number): void;
   lnArray(src: number, n: number, dst: number): void;

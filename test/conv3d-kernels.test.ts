@@ -90,37 +90,45 @@ describe.each(BUILDS)("Conv3D kernels, $name build", ({ base64, shared }) => {
   });
 });
 
-const POOLS: Array<{ x: Shape5; filter: Triple; strides: Triple; pad: "same" | "valid" | number }> = [
-  { x: [1, 7, 8, 7, 6], filter: 2, strides: 2, pad: "same" }, // uneven padding: after the input only
-  { x: [2, 5, 6, 7, 4], filter: 3, strides: [1, 2, 3], pad: "same" },
-  { x: [1, 6, 6, 6, 9], filter: [2, 3, 1], strides: 2, pad: "valid" },
-  { x: [1, 5, 5, 5, 3], filter: 3, strides: 1, pad: 1 },
-  { x: [0, 4, 4, 4, 2], filter: 2, strides: 2, pad: "same" },
-];
+const POOLS: Array<{ x: Shape5; filter: Triple; strides: Triple; pad: "same" | "valid" | number; dilations?: Triple }> =
+  [
+    { x: [1, 7, 8, 7, 6], filter: 2, strides: 2, pad: "same" }, // uneven padding: after the input only
+    { x: [2, 5, 6, 7, 4], filter: 3, strides: [1, 2, 3], pad: "same" },
+    { x: [1, 6, 6, 6, 9], filter: [2, 3, 1], strides: 2, pad: "valid" },
+    { x: [1, 5, 5, 5, 3], filter: 3, strides: 1, pad: 1 },
+    { x: [1, 3, 3, 3, 5], filter: 2, strides: 2, pad: 3 }, // windows wholly in the padding: −∞, no gradient
+    { x: [1, 9, 6, 9, 5], filter: [2, 3, 2], strides: [1, 2, 1], pad: "valid", dilations: [2, 1, 3] },
+    { x: [0, 4, 4, 4, 2], filter: 2, strides: 2, pad: "same" },
+  ];
 
 describe.each(BUILDS)("MaxPool3D kernels, $name build", ({ base64, shared }) => {
   it.each(POOLS.map((c) => [JSON.stringify(c), c] as const))("%s", (_, c) => {
     const rt = runtimeOf(base64, shared);
-    const info = backend_util.computePool3DInfo(c.x, c.filter, c.strides, 1, c.pad);
+    const info = backend_util.computePool3DInfo(c.x, c.filter, c.strides, c.dilations ?? 1, c.pad);
     const size = (s: number[]) => s.reduce((a, d) => a * d, 1);
     const [nx, ny] = [size(c.x), size(info.outShape)];
-    // negative values (tfjs-wasm's own kernel gets them wrong), ties (steps of 1/4) and a few NaN
-    const x = uniform(nx, 4, -3, 1).map((v, i) => (i % 37 === 5 ? Number.NaN : Math.round(v * 4) / 4));
+    const C = c.x[4];
+    // negative values (tfjs-wasm's own kernel gets them wrong), ties (steps of 1/4), a few NaN,
+    // and channel 1 all NaN: windows with no maximum, whose gradient goes nowhere
+    const x = uniform(nx, 4, -3, 1).map((v, i) => (i % 37 === 5 || i % C === 1 ? Number.NaN : Math.round(v * 4) / 4));
     const dy = uniform(ny, 5, -1, 1);
+    // each operand between two guard values that nothing may overwrite
     const put = (values: Float32Array) => {
-      const ptr = rt.heap.alloc(4 * values.length + 4);
-      new Float32Array(rt.heap.memory.buffer, ptr, values.length + 1).set([...values, 1234.5]);
-      return ptr;
+      const ptr = rt.heap.alloc(4 * values.length + 8);
+      new Float32Array(rt.heap.memory.buffer, ptr, values.length + 2).set([1234.5, ...values, 1234.5]);
+      return ptr + 4;
     };
     const [px, pdy, py, pdx] = [put(x), put(dy), put(new Float32Array(ny)), put(new Float32Array(nx).fill(7))];
-    const read = (ptr: number, n: number) => new Float32Array(rt.heap.memory.buffer, ptr, n + 1).slice();
+    const read = (ptr: number, n: number) => new Float32Array(rt.heap.memory.buffer, ptr - 4, n + 2).slice();
     const want = maxPoolReference(info, x, dy);
     maxPool(rt, info, px, py);
-    expect(Array.from(read(py, ny))).toEqual([...want.y, 1234.5]);
+    expect(Array.from(read(py, ny))).toEqual([1234.5, ...want.y, 1234.5]);
     maxPoolGrad(rt, info, pdy, px, pdx);
-    expect(relMaxError(read(pdx, nx).subarray(0, nx), want.dx)).toBeLessThan(1e-6);
-    expect(read(pdx, nx)[nx]).toBe(1234.5);
-    expect(read(px, nx)).toEqual(Float32Array.from([...x, 1234.5]));
+    const dx = read(pdx, nx);
+    expect(relMaxError(dx.subarray(1, nx + 1), want.dx)).toBeLessThan(1e-6);
+    expect([dx[0], dx[nx + 1]]).toEqual([1234.5, 1234.5]);
+    expect(read(px, nx)).toEqual(Float32Array.from([1234.5, ...x, 1234.5]));
+    expect(read(pdy, ny)).toEqual(Float32Array.from([1234.5, ...dy, 1234.5]));
   });
 });
 
@@ -143,5 +151,6 @@ it.each(BUILDS)(
     expect(sections).toContain(10); // the code section: the walk above did read the module
     expect(sections).not.toContain(11); // data
     expect(sections).not.toContain(12); // data count
+    expect(sections).not.toContain(8); // start: nothing may run at instantiation
   },
 );

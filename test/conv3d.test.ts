@@ -184,6 +184,20 @@ describe.each(TF_BACKENDS)("Conv3D on the %s backend", (backendName) => {
       "SHAPE_MISMATCH",
       /dy has shape/,
     );
+    const pool = { filterSize: 2, strides: 2, pad: "valid" };
+    expectError(run({ x: ints }, "MaxPool3D", pool), "UNSUPPORTED_DTYPE", /MaxPool3D: x must be float32/);
+    expectError(run({ x: flat }, "MaxPool3D", pool), "INVALID_SHAPE", /x must be rank 5/);
+    expectError(
+      run({ x }, "MaxPool3D", { ...pool, dataFormat: "NCDHW" }),
+      "INVALID_OPTION",
+      /only channels-last data \(NDHWC\)/,
+    );
+    expectError(
+      run({ dy: x, input: x }, "MaxPool3DGrad", pool),
+      "SHAPE_MISMATCH",
+      /MaxPool3DGrad: dy has shape \[1, 4, 4, 4, 3\], but the kernel's geometry needs \[1, 2, 2, 2, 3\]/,
+    );
+    expectError(run({ dy: ints, input: x }, "MaxPool3DGrad", pool), "UNSUPPORTED_DTYPE", /dy must be float32/);
     expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
     tf.dispose([x, w, ints, flat, dy, w3]);
   });

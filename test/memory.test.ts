@@ -3,9 +3,30 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { scalarWasm, simdWasm } from "../src/generated/wasm.js";
 import { Heap } from "../src/heap.js";
 import { createVolume, diceLoss, generalizedDiceLoss, init } from "../src/index.js";
+import { referenceLoss } from "../src/reference/losses.js";
 import { compileEmbedded, runtime } from "../src/runtime.js";
 import { workspaceLayout } from "../src/workspace.js";
 import { BUILDS, labels, uniform, useBuild } from "./helpers.js";
+
+it("a workspace above 2 GiB: byte offsets become indices unsigned (a signed shift broke every later call)", async () => {
+  await init({ wasm: await compileEmbedded("simd", simdWasm) }); // a runtime of its own
+  // 9 volumes of 256 MiB push the next allocation, the workspace for 1,100 classes, past 2^31 bytes;
+  // fresh wasm pages are zero and untouched, so this costs address space, not RAM
+  const volumes = Array.from({ length: 9 }, () => createVolume(2 ** 26));
+  try {
+    const [S, C] = [16, 1100];
+    const x = uniform(S * C, 41, -2, 2);
+    const map = labels(Uint16Array, S, C, 42);
+    const o = { shape: [1, S, C], softmax: true, toOnehotY: true } as const;
+    const { loss, grad } = diceLoss(x, map, { ...o, grad: true });
+    expect(runtime().heap.memory.buffer.byteLength).toBeGreaterThan(2 ** 31);
+    expect(Math.abs((loss as number) - (referenceLoss("dice", x, map, o) as number))).toBeLessThan(1e-6);
+    expect(grad!.every(Number.isFinite)).toBe(true);
+  } finally {
+    for (const v of volumes) v.free();
+  }
+  await init();
+}, 60_000);
 
 describe.each(BUILDS)("volumes in wasm memory (simd: $simd)", (build) => {
   beforeAll(() => useBuild(build));

@@ -71,15 +71,16 @@ let startW = 0, dilW = 1, t0W = 0, t1W = 0;
   return <usize>(v * field(geo, G_IN_CHANNELS) + c) << 2;
 }
 
-let X: usize = 0;
-let Y: usize = 0;
-let DY: usize = 0;
-let DX: usize = 0;
+// the operands of the running call (byte offsets)
+let xBase: usize = 0;
+let yBase: usize = 0;
+let dyBase: usize = 0;
+let dxBase: usize = 0;
 
 /** y at output voxel `out` of the batch item starting at x voxel x0. */
 function poolVoxel(out: i32, x0: i32, geo: usize): void {
   const C = field(geo, G_IN_CHANNELS);
-  const y = Y + (<usize>(out * C) << 2);
+  const y = yBase + (<usize>(out * C) << 2);
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     for (; c + 4 <= C; c += 4) {
@@ -87,7 +88,7 @@ function poolVoxel(out: i32, x0: i32, geo: usize): void {
       for (let td = t0D; td < t1D; td++) {
         for (let th = t0H; th < t1H; th++) {
           for (let tw = t0W; tw < t1W; tw++) {
-            const v = v128.load(X + tapOffset(geo, x0, td, th, tw, c));
+            const v = v128.load(xBase + tapOffset(geo, x0, td, th, tw, c));
             acc = f32x4.pmax(acc, v); // acc < v ? v : acc — a NaN v is skipped
           }
         }
@@ -100,7 +101,7 @@ function poolVoxel(out: i32, x0: i32, geo: usize): void {
     for (let td = t0D; td < t1D; td++) {
       for (let th = t0H; th < t1H; th++) {
         for (let tw = t0W; tw < t1W; tw++) {
-          const v = load<f32>(X + tapOffset(geo, x0, td, th, tw, c));
+          const v = load<f32>(xBase + tapOffset(geo, x0, td, th, tw, c));
           if (v > acc) acc = v;
         }
       }
@@ -112,17 +113,19 @@ function poolVoxel(out: i32, x0: i32, geo: usize): void {
 /** dy at output voxel `out` added to dx at each channel's window maximum. */
 function unpoolVoxel(out: i32, x0: i32, geo: usize): void {
   const C = field(geo, G_IN_CHANNELS);
-  const dy = DY + (<usize>(out * C) << 2);
+  const dy = dyBase + (<usize>(out * C) << 2);
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     for (; c + 4 <= C; c += 4) {
       let best = f32x4.splat(NEG_INF);
-      let at = i32x4.splat(-1); // byte offset of each lane's maximum, −1 for none
+      // byte offset of each lane's maximum in x, −1 for none; an i32 suffices: x and dx,
+      // of one size, share a memory of at most 4 GiB, so x lies below 2 GiB
+      let at = i32x4.splat(-1);
       for (let td = t0D; td < t1D; td++) {
         for (let th = t0H; th < t1H; th++) {
           for (let tw = t0W; tw < t1W; tw++) {
             const offset = tapOffset(geo, x0, td, th, tw, c);
-            const v = v128.load(X + offset);
+            const v = v128.load(xBase + offset);
             const wins = f32x4.ge(v, best); // the last maximum wins; NaN never
             best = v128.bitselect(v, best, wins);
             at = v128.bitselect(i32x4.splat(<i32>offset), at, wins);
@@ -143,7 +146,7 @@ function unpoolVoxel(out: i32, x0: i32, geo: usize): void {
       for (let th = t0H; th < t1H; th++) {
         for (let tw = t0W; tw < t1W; tw++) {
           const offset = tapOffset(geo, x0, td, th, tw, c);
-          const v = load<f32>(X + offset);
+          const v = load<f32>(xBase + offset);
           if (v >= best) {
             best = v;
             at = <i32>offset;
@@ -159,14 +162,14 @@ function unpoolVoxel(out: i32, x0: i32, geo: usize): void {
 // @ts-ignore: decorator
 @inline function scatter(at: i32, g: f32, lane: i32): void {
   if (at < 0) return;
-  const p = DX + <usize>(at + lane);
+  const p = dxBase + <usize>(at + lane);
   store<f32>(p, load<f32>(p) + g);
 }
 
 /** y = max over each window of x, per channel. */
 export function maxPool(x: usize, y: usize, geo: usize): void {
-  X = x;
-  Y = y;
+  xBase = x;
+  yBase = y;
   eachOutput(geo, false);
 }
 
@@ -174,9 +177,11 @@ export function maxPool(x: usize, y: usize, geo: usize): void {
 export function maxPoolGrad(dy: usize, x: usize, dx: usize, geo: usize): void {
   const C = field(geo, G_IN_CHANNELS);
   const voxels = field(geo, G_BATCH) * axis(geo, 0, A_IN) * axis(geo, 1, A_IN) * axis(geo, 2, A_IN);
-  memory.fill(dx, 0, <usize>(voxels * C) << 2);
-  X = x;
-  DY = dy;
-  DX = dx;
+  // a loop, not memory.fill: the scalar build stays within the MVP, as tfjs-wasm's plain build does
+  const end = dx + (<usize>(voxels * C) << 2);
+  for (let p = dx; p < end; p += 4) store<f32>(p, 0);
+  xBase = x;
+  dyBase = dy;
+  dxBase = dx;
   eachOutput(geo, true);
 }

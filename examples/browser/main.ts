@@ -66,7 +66,7 @@ function drawCurve(losses: number[]): void {
   });
   g.stroke();
   g.fillStyle = "#222";
-  g.fillText(`${losses.at(-1)?.toFixed(4) ?? ""}`, canvas.width - 60, 14);
+  g.fillText(`max ${top.toFixed(3)}, last ${losses.at(-1)?.toFixed(4) ?? ""}`, 10, 14);
 }
 
 /** Slice z of class ids [D, H, W], each class in its colour (the same in every drawing). */
@@ -120,36 +120,42 @@ function evaluate(model: LayersModel, data: SegmentationData): [number[], ArrayL
 
 /**
  * Median ms of one training step (forward and backward through the U-Net and
- * the loss, gradients left on the backend) with our Conv3D kernels and loss,
- * with tfjs's Conv3D kernels, and with tfjs's kernels and the loss from tf ops.
+ * the loss, gradients left on the backend) with our Conv3D and MaxPool3D
+ * kernels and loss, with tfjs's kernels, and with tfjs's kernels and the loss
+ * from tf ops.
  */
-function timing(model: LayersModel, data: SegmentationData): void {
+async function timing(model: LayersModel, data: SegmentationData): Promise<void> {
   const [x, y] = [tf.slice(data.images, 0, 1), tf.slice(data.labels, 0, 1)];
-  const resolved = coreOptions("diceCE", y, model.apply(x) as tf.Tensor, { softmax: true });
-  const time = (lossOf: (logits: tf.Tensor) => tf.Tensor) => {
-    const ms: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const t0 = performance.now();
-      const { value, grads } = tf.variableGrads(() => lossOf(model.apply(x) as tf.Tensor) as tf.Scalar);
-      value.dataSync();
-      if (i) ms.push(performance.now() - t0); // the first run warms up
-      tf.dispose([value, ...Object.values(grads)]);
-    }
-    return ms.sort((a, b) => a - b)[1]!;
-  };
-  const ours = time((logits) => loss(y, logits));
-  unregisterConv3D();
   try {
-    const theirConv = time((logits) => loss(y, logits));
-    const theirs = time((logits) => compositeLoss("diceCE", y, logits, resolved, false));
-    table("timing", [
-      ["Conv3D kernels", "loss", "ms", "×"],
-      ["dice-wasm", "dice-wasm", ours.toFixed(0), "1.0"],
-      ["tfjs-wasm (wrong gradients)", "dice-wasm", theirConv.toFixed(0), (theirConv / ours).toFixed(1)],
-      ["tfjs-wasm (wrong gradients)", "tf ops + autodiff", theirs.toFixed(0), (theirs / ours).toFixed(1)],
-    ]);
+    const logits = { shape: [...y.shape], dtype: "float32" as const }; // what the options are checked against
+    const resolved = coreOptions("diceCE", y, logits, { softmax: true });
+    const time = (lossOf: (logits: tf.Tensor) => tf.Tensor) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const t0 = performance.now();
+        const { value, grads } = tf.variableGrads(() => lossOf(model.apply(x) as tf.Tensor) as tf.Scalar);
+        value.dataSync();
+        if (i) ms.push(performance.now() - t0); // the first run warms up
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      return ms.sort((a, b) => a - b)[1]!;
+    };
+    const ours = time((logits) => loss(y, logits));
+    unregisterConv3D();
+    try {
+      const theirKernels = time((logits) => loss(y, logits));
+      const theirs = time((logits) => compositeLoss("diceCE", y, logits, resolved, false));
+      const tfjs = "tfjs-wasm (wrong gradients)";
+      table("timing", [
+        ["Conv3D and MaxPool3D kernels", "loss", "ms", "×"],
+        ["dice-wasm", "dice-wasm", ours.toFixed(0), "1.0"],
+        [tfjs, "dice-wasm", theirKernels.toFixed(0), (theirKernels / ours).toFixed(1)],
+        [tfjs, "tf ops + autodiff", theirs.toFixed(0), (theirs / ours).toFixed(1)],
+      ]);
+    } finally {
+      await registerConv3D();
+    }
   } finally {
-    registerConv3D();
     tf.dispose([x, y]);
   }
 }
@@ -161,49 +167,58 @@ async function train(run: number): Promise<void> {
   const heldOut = segmentationData(SIZE, CLASSES, 1, 7);
   const model = unet3d({ size: SIZE, classes: CLASSES, filters: FILTERS, classFrequencies: data.frequencies });
   const optimizer = tf.train.adam(0.003);
-  const truth = heldOut.labelMap.dataSync();
-  const z = bestSlice(truth);
-  drawSlice("label", truth, z);
-  Object.assign(demo, { losses: [], dice: [], reached: false });
-  const t0 = performance.now();
-  const seconds = () => (performance.now() - t0) / 1000;
-  while (run === demo.running && !demo.reached && seconds() < SECONDS) {
-    let total = 0;
-    for (let i = 0; i < TRAIN_SCANS; i++) {
-      const [x, y] = [tf.slice(data.images, i, 1), tf.slice(data.labels, i, 1)];
-      const value = optimizer.minimize(() => loss(y, model.apply(x) as tf.Tensor), true)!;
-      total += value.dataSync()[0]!;
-      tf.dispose([x, y, value]);
+  try {
+    const truth = heldOut.labelMap.dataSync();
+    const z = bestSlice(truth);
+    drawSlice("label", truth, z);
+    Object.assign(demo, { losses: [], dice: [], reached: false });
+    const t0 = performance.now();
+    const seconds = () => (performance.now() - t0) / 1000;
+    while (run === demo.running && !demo.reached && seconds() < SECONDS) {
+      let total = 0;
+      for (let i = 0; i < TRAIN_SCANS; i++) {
+        const [x, y] = [tf.slice(data.images, i, 1), tf.slice(data.labels, i, 1)];
+        const value = optimizer.minimize(() => loss(y, model.apply(x) as tf.Tensor), true)!;
+        total += value.dataSync()[0]!;
+        tf.dispose([x, y, value]);
+      }
+      demo.losses.push(total / TRAIN_SCANS);
+      const [dice, predicted] = evaluate(model, heldOut);
+      demo.dice = dice;
+      demo.reached = dice.slice(1).every((d) => d >= GOAL);
+      drawCurve(demo.losses);
+      drawSlice("prediction", predicted, z);
+      table("dice", [
+        [
+          "class",
+          ...NAMES.map((name, c) => `<span class="swatch" style="background:rgb(${COLORS[c]})"></span>${name}`),
+        ],
+        ["Dice", ...dice.map((d) => d.toFixed(3))],
+      ]);
+      const worst = Math.min(...dice.slice(1));
+      status(
+        `epoch ${demo.losses.length}, ${seconds().toFixed(0)} s: loss ${demo.losses.at(-1)!.toFixed(4)}, lowest structure Dice ${worst.toFixed(3)}`,
+        Math.min(1, worst / GOAL),
+      );
+      await tf.nextFrame();
     }
-    demo.losses.push(total / TRAIN_SCANS);
-    const [dice, predicted] = evaluate(model, heldOut);
-    demo.dice = dice;
-    demo.reached = dice.slice(1).every((d) => d >= GOAL);
-    drawCurve(demo.losses);
-    drawSlice("prediction", predicted, z);
-    table("dice", [
-      ["class", ...NAMES.map((name, c) => `<span class="swatch" style="background:rgb(${COLORS[c]})"></span>${name}`)],
-      ["Dice", ...dice.map((d) => d.toFixed(3))],
-    ]);
-    const worst = Math.min(...dice.slice(1));
-    status(
-      `epoch ${demo.losses.length}, ${seconds().toFixed(0)} s: loss ${demo.losses.at(-1)!.toFixed(4)}, lowest structure Dice ${worst.toFixed(3)}`,
-      Math.min(1, worst / GOAL),
-    );
-    await tf.nextFrame();
+    if (run === demo.running) {
+      const outcome = demo.reached
+        ? `every structure reached Dice ≥ ${GOAL} on the held-out scan after ${demo.losses.length} epochs (${seconds().toFixed(0)} s)`
+        : `stopped after ${seconds().toFixed(0)} s below the goal of Dice ≥ ${GOAL}`;
+      status(`${outcome}; timing one training step…`);
+      await tf.nextFrame();
+      await timing(model, data);
+      status(`done: ${outcome}`, 1);
+    }
+  } catch (error) {
+    status(`failed: ${error}`);
+    throw error;
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+    tf.dispose([...Object.values(data), ...Object.values(heldOut)]);
   }
-  if (run === demo.running) {
-    const outcome = demo.reached
-      ? `every structure reached Dice ≥ ${GOAL} on the held-out scan after ${demo.losses.length} epochs (${seconds().toFixed(0)} s)`
-      : `stopped after ${seconds().toFixed(0)} s below the goal of Dice ≥ ${GOAL}`;
-    status(`${outcome}; timing one training step…`);
-    await tf.nextFrame();
-    timing(model, data);
-    status(`done: ${outcome}`, 1);
-  }
-  model.dispose();
-  optimizer.dispose();
-  tf.dispose([...Object.values(data), ...Object.values(heldOut)]);
 }
 
 function start(): void {

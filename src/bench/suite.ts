@@ -9,9 +9,10 @@ import { Heap } from "../heap.js";
 import { diceLoss } from "../losses.js";
 import type { Layout } from "../options.js";
 import { referenceLoss } from "../reference/losses.js";
-import { compileEmbedded, init, instantiate, runtime, withRuntime } from "../runtime.js";
+import { compileEmbedded, init, instantiate, withRuntime } from "../runtime.js";
 import { syntheticVolume } from "../synthetic.js";
 import { createVolume } from "../volume.js";
+import { ceilingSum } from "./ceiling.js";
 import { type Contender, type Group, type Row, runGroup } from "./harness.js";
 
 export interface SuiteOptions {
@@ -177,10 +178,8 @@ async function makeGroup(
     };
   const bytes = 4 * N * C + t.BYTES_PER_ELEMENT * t.length;
   const room = createVolume(Math.ceil(bytes / 4));
-  const ceiling: Contender = {
-    name: CEILING,
-    run: () => runtime().kernels.sumPlain(room.byteOffset, Math.floor(bytes / 4) & ~15),
-  };
+  const sum = await ceilingSum();
+  const ceiling: Contender = { name: CEILING, run: () => sum(room.byteOffset, Math.floor(bytes / 4) & ~15) };
   const ours = (name: string, run: () => number, inScalar = false): Contender => {
     const go = inScalar ? () => withRuntime(scalar, run) : run;
     return { name, run: go, check: check(name, go) };

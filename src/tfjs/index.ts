@@ -28,7 +28,7 @@ export { conv3dImplementation, registerConv3D, unregisterConv3D } from "./conv3d
 export { type ClipOptions, clipByGlobalNorm, diceWarmup, type WarmupOptions } from "./training.js";
 
 export interface RegisterOptions {
-  /** Replace tfjs's Conv3D kernels (and their gradients) on cpu and wasm with ours; false puts tfjs's back. Default true. */
+  /** Replace tfjs's Conv3D and MaxPool3D kernels (and their gradients) on cpu and wasm with ours; false puts tfjs's back. Default true. */
   conv3d?: boolean;
 }
 

@@ -1,4 +1,6 @@
-// Peers for the benchmarks: what a plain float32 loop gets, with no compensation.
+// The benchmarks' bandwidth ceiling, a program of its own so that the library's
+// binaries carry no benchmark code: what a plain float32 loop gets, with no
+// compensation. Instantiated on the runtime's memory, it has no data segment.
 
 /**
  * Plain float32 sum of n floats at `ptr` (bytes), four f32x4 accumulators so that
