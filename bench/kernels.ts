@@ -3,7 +3,7 @@
 
 import { ceilingSum } from "../src/bench/ceiling.js";
 import { type Contender, type Group, type Row, runGroup, saveResults } from "../src/bench/harness.js";
-import { createVolume, type DataOptions, diceLoss, init, overlapStats } from "../src/index.js";
+import { createVolume, type DataOptions, diceLoss, diceMetric, init, overlapStats } from "../src/index.js";
 import { syntheticVolume } from "../src/synthetic.js";
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 256);
@@ -167,6 +167,48 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
   };
   results.push({ group: train, rows: await runGroup(train) });
   for (const v of [x, lv, g]) v.free();
+}
+
+// --- hard metrics: Dice of two uint8 label maps, 4 classes ---------------------
+{
+  const C = 4;
+  const both = createVolume(N / 2); // 2N bytes of floats: the ceiling reads as many bytes as the two maps hold
+  const t = new Uint8Array(N);
+  const p = new Uint8Array(N);
+  for (let i = 0; i < N; i++) {
+    t[i] = Math.floor(Math.random() * C);
+    p[i] = Math.random() < 0.9 ? t[i]! : Math.floor(Math.random() * C);
+  }
+  const options = { shape: [1, N], numClasses: C };
+  const histogram = () => {
+    const [hits, truth, predicted] = [new Float64Array(C), new Float64Array(C), new Float64Array(C)];
+    for (let i = 0; i < N; i++) {
+      const [a, b] = [t[i]!, p[i]!];
+      truth[a]!++;
+      predicted[b]!++;
+      if (a === b) hits[a]!++;
+    }
+    return Array.from(hits, (h, c) => (2 * h) / (truth[c]! + predicted[c]!));
+  };
+  const want = histogram();
+  const group: Group = {
+    title: `Hard Dice metric, ${SIDE}³ voxels, two uint8 label maps, ${C} classes, JS arrays (${(2 * N) / 2 ** 20} MiB read)`,
+    voxels: N,
+    bytes: 2 * N,
+    peer: CEILING,
+    contenders: [
+      ceiling(both.byteOffset, N / 2),
+      {
+        name: "dice-wasm diceMetric",
+        run: () => diceMetric(p, t, { ...options, reduction: "none" }),
+        check: () =>
+          close((diceMetric(p, t, { ...options, reduction: "none" }) as Float64Array)[1]!, want[1]!, "Dice of class 1"),
+      },
+      { name: "JS histogram loop", run: histogram },
+    ],
+  };
+  results.push({ group, rows: await runGroup(group) });
+  both.free();
 }
 
 console.log(`\nresults: ${saveResults("speed", results)}`);

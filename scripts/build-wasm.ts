@@ -54,6 +54,12 @@ const programs: Program[] = [
     },
   },
   {
+    name: "metrics",
+    entry: "assembly/metrics/index.ts",
+    sources: files("assembly/metrics", false),
+    modules: { "src/generated/metrics.ts": { metricsSimd: "simd", metricsScalar: "scalar" } },
+  },
+  {
     name: "ceiling",
     entry: "assembly/ceiling/index.ts",
     sources: files("assembly/ceiling", false),

@@ -7,6 +7,24 @@ export {
   type LossResult,
   tverskyLoss,
 } from "./losses.js";
+export {
+  type ConfusionCounts,
+  type CountOptions,
+  confusionCounts,
+  type LabelMap,
+  mergeCounts,
+} from "./metrics/counts.js";
+export {
+  confusionMetric,
+  diceMetric,
+  type GeneralizedDiceOptions as GeneralizedDiceScoreOptions,
+  generalizedDiceScore,
+  type MetricOptions,
+  type MetricReduction,
+  meanIoU,
+  RATES,
+  type Rate,
+} from "./metrics/scores.js";
 export type {
   DataOptions,
   DiceCEOptions,

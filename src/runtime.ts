@@ -119,7 +119,7 @@ let lent: Runtime | undefined;
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /** atob exists in browsers and in Node ≥ 16; decoding happens once per build. */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const raw = atob(text);
   const bytes = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);

@@ -1,0 +1,212 @@
+// Confusion counts of two label maps per batch item and class, by the kernel of
+// assembly/metrics/ on the core runtime's memory, the maps copied in chunks.
+// The hard metrics (scores.ts) are functions of these counts, so counts of
+// chunks, volumes or whole datasets merge by addition.
+import { DiceWasmError } from "../errors.js";
+import { metricsScalar, metricsSimd } from "../generated/metrics.js";
+import { backend, decodeBase64, runtime } from "../runtime.js";
+
+/** Integer label maps, the types NIfTI label volumes and tf.argMax give. */
+export type LabelMap = Uint8Array | Uint16Array | Int32Array;
+
+export interface CountOptions {
+  /** [B, ...spatial]: batch items and their voxels. */
+  shape: readonly number[];
+  /** Classes, background (0) included: labels are 0…numClasses − 1. */
+  numClasses: number;
+  /** A target label to leave out: its voxels count for no class, in the target or the prediction. */
+  ignoreIndex?: number;
+}
+
+/** Per (batch item, class), row-major [B][C]: one class against the rest, as MONAI's confusion matrix. */
+export interface ConfusionCounts {
+  readonly B: number;
+  readonly C: number;
+  readonly tp: Float64Array;
+  readonly fp: Float64Array;
+  readonly fn: Float64Array;
+  readonly tn: Float64Array;
+}
+
+interface MetricsExports {
+  COUNTS: WebAssembly.Global;
+  COUNT_TRUTH: WebAssembly.Global;
+  COUNT_PREDICTED: WebAssembly.Global;
+  COUNT_TP: WebAssembly.Global;
+  labelCounts(
+    t: number,
+    p: number,
+    n: number,
+    C: number,
+    kind: number,
+    ignore: number,
+    useIgnore: number,
+    out: number,
+  ): void;
+}
+
+const KIND = { 1: 1, 2: 2, 4: 3 } as const; // bytes per label → the kernel's LABEL_U8, LABEL_U16, LABEL_I32
+const CHUNK = 1 << 20; // voxels a call: the counts of a call fit u32, and the buffers stay small
+const instances = new WeakMap<WebAssembly.Memory, MetricsExports>();
+
+/** The counting kernel on the runtime's memory, instantiated on first use (1 KiB: synchronously, also in a browser). */
+function kernels(): MetricsExports {
+  const { memory } = runtime().heap;
+  let k = instances.get(memory);
+  if (!k) {
+    const bytes = decodeBase64(backend() === "simd" ? metricsSimd : metricsScalar);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    k = instance.exports as unknown as MetricsExports;
+    instances.set(memory, k);
+  }
+  return k;
+}
+
+function fail(code: ConstructorParameters<typeof DiceWasmError>[0], message: string, details = {}): never {
+  throw new DiceWasmError(code, message, details);
+}
+
+function labelMapOf(fn: string, name: string, value: unknown): LabelMap {
+  if (value instanceof Uint8Array || value instanceof Uint16Array || value instanceof Int32Array) return value;
+  const got = value?.constructor?.name ?? typeof value;
+  return fail(
+    "UNSUPPORTED_DTYPE",
+    `${fn}: the ${name} must be a label map (Uint8Array, Uint16Array or Int32Array), got ${got}${value instanceof Float32Array ? "; for class scores take their argmax first, for whole-valued floats Int32Array.from(...)" : ""}.`,
+  );
+}
+
+/** Checks the options; returns B, the voxels per item S, C, and the ignore label. */
+function checked(fn: string, prediction: LabelMap, target: LabelMap, options: CountOptions) {
+  if (options === null || typeof options !== "object") fail("INVALID_OPTION", `${fn}: options must be an object.`);
+  const known = ["shape", "numClasses", "ignoreIndex"];
+  const unknown = Object.keys(options).find((k) => !known.includes(k));
+  if (unknown) fail("INVALID_OPTION", `${fn}: unknown option '${unknown}'; known: ${known.join(", ")}.`);
+  const { shape, numClasses, ignoreIndex } = options;
+  if (!Array.isArray(shape) || shape.length < 1 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail("INVALID_SHAPE", `${fn}: shape must list whole numbers ≥ 0, [B, ...spatial], got ${JSON.stringify(shape)}.`);
+  }
+  const B = shape[0]!;
+  const S = shape.slice(1).reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(numClasses) || numClasses < 1 || numClasses > 65536) {
+    fail("INVALID_OPTION", `${fn}: numClasses must be a whole number in [1, 65536], got ${numClasses}.`);
+  }
+  if (ignoreIndex !== undefined && !Number.isSafeInteger(ignoreIndex)) {
+    fail("INVALID_OPTION", `${fn}: ignoreIndex must be a whole number (a label), got ${ignoreIndex}.`);
+  }
+  for (const [name, map] of [
+    ["prediction", prediction],
+    ["target", target],
+  ] as const) {
+    if (map.length !== B * S) {
+      fail(
+        "LENGTH_MISMATCH",
+        `${fn}: the ${name} has ${map.length} labels but shape ${JSON.stringify(shape)} needs ${B * S}.`,
+        { expected: B * S, actual: map.length },
+      );
+    }
+  }
+  return { B, S, C: numClasses, ignore: ignoreIndex };
+}
+
+/** The first label of `map` that is neither a class nor the ignore label (the kernel counted a shortfall). */
+function badLabel(fn: string, name: string, map: LabelMap, C: number, ignore: number | undefined): never {
+  const at = map.findIndex((l) => (l < 0 || l >= C) && l !== ignore);
+  return fail(
+    "LABEL_OUT_OF_RANGE",
+    `${fn}: the ${name} holds ${map[at]} at index ${at}, which is not a class in [0, ${C})${ignore === undefined ? "" : ` nor the ignoreIndex ${ignore}`}; set numClasses (background included), or ignoreIndex for a label to leave out.`,
+    { index: at, value: map[at], numClasses: C },
+  );
+}
+
+/**
+ * Confusion counts of `prediction` against `target`, two label maps of
+ * [B, ...spatial] voxels: per batch item and class, tp, fp, fn and tn of that
+ * class against the rest. Voxels whose target is `ignoreIndex` count nowhere.
+ *
+ * @example
+ * const counts = confusionCounts(predicted, truth, { shape: [1, 128, 128, 128], numClasses: 4 });
+ * const dice = diceMetric(counts, { reduction: "none" });
+ */
+export function confusionCounts(prediction: LabelMap, target: LabelMap, options: CountOptions): ConfusionCounts {
+  return countLabels("confusionCounts", prediction, target, options);
+}
+
+/** @internal confusionCounts for `fn`, which its errors name. */
+export function countLabels(
+  fn: string,
+  prediction: LabelMap,
+  target: LabelMap,
+  options: CountOptions,
+): ConfusionCounts {
+  const [p, t] = [labelMapOf(fn, "prediction", prediction), labelMapOf(fn, "target", target)];
+  const { B, S, C, ignore } = checked(fn, p, t, options);
+  const k = kernels();
+  const { heap } = runtime();
+  // both maps as the wider of their two types, so that one kernel reads them
+  const bytes = Math.max(p.BYTES_PER_ELEMENT, t.BYTES_PER_ELEMENT) as 1 | 2 | 4;
+  const chunk = Math.min(CHUNK, Math.max(B * S, 1));
+  const fields = k.COUNTS.value as number;
+  const outFields = C * fields + 1; // then the ignored voxels
+  const sizes = [chunk * bytes, chunk * bytes, outFields * 4];
+  const ptrs: number[] = [];
+  try {
+    for (const n of sizes) ptrs.push(heap.alloc(n));
+    const counts = {
+      B,
+      C,
+      tp: new Float64Array(B * C),
+      fp: new Float64Array(B * C),
+      fn: new Float64Array(B * C),
+      tn: new Float64Array(B * C),
+    };
+    const Typed = bytes === 1 ? Uint8Array : bytes === 2 ? Uint16Array : Int32Array;
+    const TRUTH = k.COUNT_TRUTH.value as number;
+    const PREDICTED = k.COUNT_PREDICTED.value as number;
+    const TP = k.COUNT_TP.value as number;
+    for (let b = 0; b < B; b++) {
+      const [truth, predicted, hits] = [new Float64Array(C), new Float64Array(C), new Float64Array(C)];
+      let ignored = 0;
+      for (let v0 = 0; v0 < S; v0 += chunk) {
+        const n = Math.min(chunk, S - v0);
+        const buffer = heap.memory.buffer; // views made per chunk: nothing grows memory between
+        new Typed(buffer, ptrs[0]!, n).set(t.subarray(b * S + v0, b * S + v0 + n));
+        new Typed(buffer, ptrs[1]!, n).set(p.subarray(b * S + v0, b * S + v0 + n));
+        const out = new Uint32Array(buffer, ptrs[2]!, outFields);
+        out.fill(0);
+        k.labelCounts(ptrs[0]!, ptrs[1]!, n, C, KIND[bytes], ignore ?? 0, ignore === undefined ? 0 : 1, ptrs[2]!);
+        for (let c = 0; c < C; c++) {
+          const o = c * fields;
+          truth[c]! += out[o + TRUTH]!;
+          predicted[c]! += out[o + PREDICTED]!;
+          hits[c]! += out[o + TP]!;
+        }
+        ignored += out[outFields - 1]!;
+      }
+      const counted = S - ignored;
+      if (truth.reduce((a, x) => a + x, 0) !== counted) badLabel(fn, "target", t, C, ignore);
+      if (predicted.reduce((a, x) => a + x, 0) !== counted) badLabel(fn, "prediction", p, C, undefined);
+      for (let c = 0; c < C; c++) {
+        const i = b * C + c;
+        counts.tp[i] = hits[c]!;
+        counts.fp[i] = predicted[c]! - hits[c]!;
+        counts.fn[i] = truth[c]! - hits[c]!;
+        counts.tn[i] = counted - predicted[c]! - truth[c]! + hits[c]!;
+      }
+    }
+    return counts;
+  } finally {
+    for (const [i, ptr] of ptrs.entries()) heap.release(ptr, sizes[i]!);
+  }
+}
+
+/** The counts of two disjoint parts (chunks, volumes, datasets) as one: their sum, per batch item and class. */
+export function mergeCounts(a: ConfusionCounts, b: ConfusionCounts): ConfusionCounts {
+  if (a.B !== b.B || a.C !== b.C) {
+    fail(
+      "SHAPE_MISMATCH",
+      `mergeCounts: counts of [${a.B}, ${a.C}] and [${b.B}, ${b.C}] (batch items, classes) differ.`,
+    );
+  }
+  const add = (x: Float64Array, y: Float64Array) => x.map((v, i) => v + y[i]!);
+  return { B: a.B, C: a.C, tp: add(a.tp, b.tp), fp: add(a.fp, b.fp), fn: add(a.fn, b.fn), tn: add(a.tn, b.tn) };
+}
