@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /// <reference types="node" />
-// npx dice-wasm bench | precision [options]: the speed and precision suites,
-// with a progress bar on stderr and tables (or JSON) on stdout.
+// npx dice-wasm bench | precision | metric [options]: the speed and precision
+// suites, and hard metrics of NIfTI label volumes, with a progress bar on
+// stderr and tables (or JSON) on stdout.
 import { parseArgs } from "node:util";
 import { environment, printGroup } from "./bench/harness.js";
 import { precisionSizes, precisionSuite } from "./bench/precision.js";
 import { printPrecision } from "./bench/report.js";
 import { speedSuite } from "./bench/suite.js";
+import { DiceWasmError } from "./errors.js";
+import { evaluateNifti, formatScores } from "./metric-cli.js";
 
 const HELP = {
   bench: `usage: dice-wasm bench [--sides 64,128] [--quick] [--json]
@@ -25,11 +28,21 @@ const HELP = {
     --quick         --max-log2 16
     --json          machine-readable output on stdout
 `,
+  metric: `usage: dice-wasm metric PRED TRUTH [--classes 1,2,3] [--include-background] [--json]
+
+  Per-class Dice, IoU, voxel counts and volumes (mm³ from the truth's pixdim) of
+  a predicted NIfTI label volume (.nii or .nii.gz) against the ground truth; or
+  of two folders, pairing files of the same name (per case, then the dataset).
+    --classes a,b,…        labels to report (default: every label present but 0)
+    --include-background   report label 0 too
+    --json                 { "classes": [...], "meanDice" } (folders add "cases")
+`,
 };
 const USAGE = `usage: dice-wasm <command> [options]
 
   bench       the Dice loss's speed against the bandwidth ceiling, a JS loop and tf ops
   precision   its relative error against the exact value, 2^10 voxels and up
+  metric      Dice and IoU per class of NIfTI label volumes (files or folders)
 
   dice-wasm <command> --help for a command's options
 `;
@@ -54,21 +67,23 @@ if (command === undefined || command === "--help" || command === "-h" || command
   process.stdout.write(USAGE);
   process.exit(0);
 }
-if (command !== "bench" && command !== "precision") fail(`unknown command '${command}'`, USAGE);
+if (command !== "bench" && command !== "precision" && command !== "metric") fail(`unknown command '${command}'`, USAGE);
 const usage = HELP[command];
 
+const OPTIONS = {
+  bench: { quick: { type: "boolean" }, sides: { type: "string" } },
+  precision: { quick: { type: "boolean" }, "max-log2": { type: "string" } },
+  metric: { classes: { type: "string" }, "include-background": { type: "boolean" } },
+} as const;
 let values: Record<string, string | boolean | undefined> = {};
+let positionals: string[] = [];
 try {
-  values = parseArgs({
+  ({ values, positionals } = parseArgs({
     args,
     strict: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      json: { type: "boolean" },
-      quick: { type: "boolean" },
-      ...(command === "bench" ? { sides: { type: "string" } } : { "max-log2": { type: "string" } }),
-    },
-  }).values as typeof values;
+    allowPositionals: command === "metric",
+    options: { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, ...OPTIONS[command] },
+  }) as { values: typeof values; positionals: string[] });
 } catch (error) {
   fail((error as Error).message, usage);
 }
@@ -78,7 +93,33 @@ if (values.help) {
 }
 const env = environment();
 
-if (command === "bench") {
+if (command === "metric") {
+  if (positionals.length !== 2) fail(`metric takes two paths, PRED and TRUTH, got ${positionals.length}`, usage);
+  const text = values.classes as string | undefined;
+  const classes = text?.split(",").map(Number);
+  if (classes?.some((c) => !Number.isInteger(c) || c < 0)) {
+    fail(`--classes takes whole numbers ≥ 0 separated by commas, got '${text}'`, usage);
+  }
+  try {
+    const result = await evaluateNifti({
+      prediction: positionals[0]!,
+      truth: positionals[1]!,
+      classes,
+      includeBackground: Boolean(values["include-background"]),
+      onProgress: progress,
+      onWarning: (message) => process.stderr.write(`dice-wasm: warning: ${message}\n`),
+    });
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      for (const c of result.cases ?? []) console.log(`${c.name}\n${formatScores(c)}\n`);
+      console.log(`${result.cases ? "all cases\n" : ""}${formatScores(result)}`);
+    }
+  } catch (error) {
+    if (!(error instanceof DiceWasmError)) throw error;
+    process.stderr.write(`dice-wasm metric: ${error.message}\n`);
+    process.exit(1);
+  }
+} else if (command === "bench") {
   const text = values.quick ? "64" : ((values.sides as string | undefined) ?? "64,128");
   const sides = text.split(",").map(Number);
   if (sides.some((s) => !Number.isInteger(s) || s < 8 || s > 512)) {
