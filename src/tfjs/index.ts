@@ -25,6 +25,7 @@ export type {
 } from "./arguments.js";
 export { compositeLoss } from "./composite.js";
 export { conv3dImplementation, registerConv3D, unregisterConv3D } from "./conv3d/register.js";
+export { type DiceMetricOptions, diceMetric } from "./metric.js";
 export { type ClipOptions, clipByGlobalNorm, diceWarmup, type WarmupOptions } from "./training.js";
 
 export interface RegisterOptions {
