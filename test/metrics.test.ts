@@ -67,6 +67,31 @@ describe.each(BUILDS)("confusionCounts (simd: $simd)", (build) => {
     expect(mergeCounts(a, b)).toEqual(whole);
   });
 
+  it.each(["channels-last", "channels-first"] as const)(
+    "class scores with argmax: true, %s: the counts of their argmax (first maximum, NaN never wins)",
+    (layout) => {
+      const [B, S, C] = [2, 3000, 5];
+      const scores = Float32Array.from({ length: B * S * C }, (_, i) => Math.round(Math.sin(i * 12.9898) * 4) / 2);
+      scores[7] = Number.NaN;
+      const at = (b: number, v: number, c: number) =>
+        layout === "channels-last" ? (b * S + v) * C + c : (b * C + c) * S + v;
+      const argmax = Int32Array.from({ length: B * S }, (_, i) => {
+        const [b, v] = [Math.floor(i / S), i % S];
+        let best = 0;
+        for (let c = 1; c < C; c++) {
+          const [x, y] = [scores[at(b, v, c)]!, scores[at(b, v, best)]!];
+          if (x > y || (Number.isNaN(y) && !Number.isNaN(x))) best = c;
+        }
+        return best;
+      });
+      const t = labels(Uint8Array, B * S, C, 9).map((l, i) => (i % 11 === 0 ? 200 : l));
+      const o = { shape: [B, S], numClasses: C, ignoreIndex: 200 };
+      const got = confusionCounts(scores, t, { ...o, argmax: true, layout });
+      expect(got).toEqual(confusionCounts(argmax, t, o));
+      expect({ ...got }).toEqual({ B, C, ...referenceCounts(argmax, t, B, C, 200) });
+    },
+  );
+
   it("bad input: typed errors that say what to do", () => {
     const t = Uint8Array.of(0, 1, 2, 1);
     const o = { shape: [1, 4], numClasses: 3 };
@@ -86,7 +111,17 @@ describe.each(BUILDS)("confusionCounts (simd: $simd)", (build) => {
       "LENGTH_MISMATCH",
       /target has 3 labels but shape \[1,4\] needs 4/,
     );
-    expectError(() => confusionCounts(new Float32Array(4) as never, t, o), "UNSUPPORTED_DTYPE", /label map.*argmax/);
+    expectError(() => confusionCounts(new Float32Array(4), t, o), "UNSUPPORTED_DTYPE", /class scores set argmax: true/);
+    expectError(
+      () => confusionCounts(t, t, { ...o, argmax: true }),
+      "UNSUPPORTED_DTYPE",
+      /argmax: true takes class scores/,
+    );
+    expectError(
+      () => confusionCounts(new Float32Array(8), t, { ...o, argmax: true }),
+      "LENGTH_MISMATCH",
+      /prediction has 8 scores but shape \[1,4\] with 3 classes needs 12/,
+    );
     expectError(
       () => confusionCounts(t, t, { ...o, numClasses: 2.5 }),
       "INVALID_OPTION",

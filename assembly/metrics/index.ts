@@ -104,3 +104,30 @@ export function labelCounts(t: usize, p: usize, n: i32, C: i32, kind: i32, ignor
   } else if (kind == LABEL_U16) countsScalar<u16>(t, p, 0, n, C, ignore, use, out);
   else countsScalar<i32>(t, p, 0, n, C, ignore, use, out);
 }
+
+/**
+ * Class scores to labels: for each of n voxels the first class with the
+ * largest score (NaN never wins; all NaN gives class 0), as tf.argMax and
+ * torch.argmax. Channels-last when planeStride is 0 (C floats a voxel), else
+ * class c of voxel v at v + c·planeStride. Labels written as `kind`.
+ */
+export function argmaxLabels(scores: usize, n: i32, C: i32, planeStride: i32, out: usize, kind: i32): void {
+  const step: usize = planeStride == 0 ? 4 : <usize>planeStride << 2;
+  for (let v = 0; v < n; v++) {
+    let at = planeStride == 0 ? scores + (<usize>(v * C) << 2) : scores + (<usize>v << 2);
+    let best = load<f32>(at);
+    let label = 0;
+    for (let c = 1; c < C; c++) {
+      at += step;
+      const s = load<f32>(at);
+      // s > best is false for NaN; a NaN best is replaced by any number
+      if (s > best || (best != best && s == s)) {
+        best = s;
+        label = c;
+      }
+    }
+    if (kind == LABEL_U8) store<u8>(out + <usize>v, <u8>label);
+    else if (kind == LABEL_U16) store<u16>(out + (<usize>v << 1), <u16>label);
+    else store<i32>(out + (<usize>v << 2), label);
+  }
+}

@@ -16,7 +16,17 @@ export interface CountOptions {
   numClasses: number;
   /** A target label to leave out: its voxels count for no class, in the target or the prediction. */
   ignoreIndex?: number;
+  /**
+   * The prediction is class scores (a Float32Array of numClasses per voxel): count their argmax, the first
+   * largest score, as tf.argMax and torch.argmax (NaN never wins), taken chunk by chunk in wasm memory.
+   */
+  argmax?: boolean;
+  /** The scores' layout: 'channels-last' [B, ...spatial, C] (default) or 'channels-first' [B, C, ...spatial]. */
+  layout?: "channels-last" | "channels-first";
 }
+
+/** A label map, or class scores with `argmax: true`. */
+export type Prediction = LabelMap | Float32Array;
 
 /** Per (batch item, class), row-major [B][C]: one class against the rest, as MONAI's confusion matrix. */
 export interface ConfusionCounts {
@@ -43,6 +53,7 @@ interface MetricsExports {
     useIgnore: number,
     out: number,
   ): void;
+  argmaxLabels(scores: number, n: number, C: number, planeStride: number, out: number, kind: number): void;
 }
 
 const KIND = { 1: 1, 2: 2, 4: 3 } as const; // bytes per label → the kernel's LABEL_U8, LABEL_U16, LABEL_I32
@@ -71,14 +82,14 @@ function labelMapOf(fn: string, name: string, value: unknown): LabelMap {
   const got = value?.constructor?.name ?? typeof value;
   return fail(
     "UNSUPPORTED_DTYPE",
-    `${fn}: the ${name} must be a label map (Uint8Array, Uint16Array or Int32Array), got ${got}${value instanceof Float32Array ? "; for class scores take their argmax first, for whole-valued floats Int32Array.from(...)" : ""}.`,
+    `${fn}: the ${name} must be a label map (Uint8Array, Uint16Array or Int32Array), got ${got}${value instanceof Float32Array ? (name === "prediction" ? "; for class scores set argmax: true" : "; for whole-valued floats Int32Array.from(...)") : ""}.`,
   );
 }
 
-/** Checks the options; returns B, the voxels per item S, C, and the ignore label. */
-function checked(fn: string, prediction: LabelMap, target: LabelMap, options: CountOptions) {
+/** Checks the options; returns B, the voxels per item S, C, the ignore label, and how to read the prediction. */
+function checked(fn: string, prediction: Prediction, target: LabelMap, options: CountOptions) {
   if (options === null || typeof options !== "object") fail("INVALID_OPTION", `${fn}: options must be an object.`);
-  const known = ["shape", "numClasses", "ignoreIndex"];
+  const known = ["shape", "numClasses", "ignoreIndex", "argmax", "layout"];
   const unknown = Object.keys(options).find((k) => !known.includes(k));
   if (unknown) fail("INVALID_OPTION", `${fn}: unknown option '${unknown}'; known: ${known.join(", ")}.`);
   const { shape, numClasses, ignoreIndex } = options;
@@ -93,19 +104,32 @@ function checked(fn: string, prediction: LabelMap, target: LabelMap, options: Co
   if (ignoreIndex !== undefined && !Number.isSafeInteger(ignoreIndex)) {
     fail("INVALID_OPTION", `${fn}: ignoreIndex must be a whole number (a label), got ${ignoreIndex}.`);
   }
-  for (const [name, map] of [
-    ["prediction", prediction],
-    ["target", target],
-  ] as const) {
-    if (map.length !== B * S) {
+  if (options.argmax !== undefined && typeof options.argmax !== "boolean") {
+    fail("INVALID_OPTION", `${fn}: argmax must be true or false, got ${JSON.stringify(options.argmax)}.`);
+  }
+  const layout = options.layout ?? "channels-last";
+  if (layout !== "channels-last" && layout !== "channels-first") {
+    fail("INVALID_OPTION", `${fn}: layout must be 'channels-last' or 'channels-first', got ${JSON.stringify(layout)}.`);
+  }
+  const scores = Boolean(options.argmax);
+  const lengths = [
+    ["prediction", prediction.length, scores ? B * S * numClasses : B * S, scores ? "scores" : "labels"],
+    ["target", target.length, B * S, "labels"],
+  ] as const;
+  for (const [name, got, want, what] of lengths) {
+    if (got !== want) {
+      const per = scores && name === "prediction" ? ` with ${numClasses} classes` : "";
       fail(
         "LENGTH_MISMATCH",
-        `${fn}: the ${name} has ${map.length} labels but shape ${JSON.stringify(shape)} needs ${B * S}.`,
-        { expected: B * S, actual: map.length },
+        `${fn}: the ${name} has ${got} ${what} but shape ${JSON.stringify(shape)}${per} needs ${want}.`,
+        {
+          expected: want,
+          actual: got,
+        },
       );
     }
   }
-  return { B, S, C: numClasses, ignore: ignoreIndex };
+  return { B, S, C: numClasses, ignore: ignoreIndex, scores, planar: layout === "channels-first" };
 }
 
 /** The first label of `map` that is neither a class nor the ignore label (the kernel counted a shortfall). */
@@ -127,30 +151,35 @@ function badLabel(fn: string, name: string, map: LabelMap, C: number, ignore: nu
  * const counts = confusionCounts(predicted, truth, { shape: [1, 128, 128, 128], numClasses: 4 });
  * const dice = diceMetric(counts, { reduction: "none" });
  */
-export function confusionCounts(prediction: LabelMap, target: LabelMap, options: CountOptions): ConfusionCounts {
+export function confusionCounts(prediction: Prediction, target: LabelMap, options: CountOptions): ConfusionCounts {
   return countLabels("confusionCounts", prediction, target, options);
 }
 
 /** @internal confusionCounts for `fn`, which its errors name. */
 export function countLabels(
   fn: string,
-  prediction: LabelMap,
+  prediction: Prediction,
   target: LabelMap,
   options: CountOptions,
 ): ConfusionCounts {
-  const [p, t] = [labelMapOf(fn, "prediction", prediction), labelMapOf(fn, "target", target)];
-  const { B, S, C, ignore } = checked(fn, p, t, options);
+  const scores = Boolean(options?.argmax);
+  const t = labelMapOf(fn, "target", target);
+  const p = scores ? scoresOf(fn, prediction) : labelMapOf(fn, "prediction", prediction);
+  const { B, S, C, ignore, planar } = checked(fn, p, t, options);
   const k = kernels();
   const { heap } = runtime();
-  // both maps as the wider of their two types, so that one kernel reads them
-  const bytes = Math.max(p.BYTES_PER_ELEMENT, t.BYTES_PER_ELEMENT) as 1 | 2 | 4;
-  const chunk = Math.min(CHUNK, Math.max(B * S, 1));
+  // both maps as the wider of their types (the argmax's the narrowest that holds C classes), so that one kernel reads them
+  const pBytes = p instanceof Float32Array ? (C <= 256 ? 1 : C <= 65536 ? 2 : 4) : p.BYTES_PER_ELEMENT;
+  const bytes = Math.max(pBytes, t.BYTES_PER_ELEMENT) as 1 | 2 | 4;
+  // scores take C floats a voxel: fewer voxels a chunk, so that the scores' buffer stays at 16 MiB
+  const chunk = Math.min(scores ? Math.max(1, Math.floor((CHUNK * 4) / C)) : CHUNK, Math.max(B * S, 1));
   const fields = k.COUNTS.value as number;
   const outFields = C * fields + 1; // then the ignored voxels
-  const sizes = [chunk * bytes, chunk * bytes, outFields * 4];
+  const sizes = [chunk * bytes, chunk * bytes, outFields * 4, scores ? chunk * C * 4 : 0];
   const ptrs: number[] = [];
   try {
-    for (const n of sizes) ptrs.push(heap.alloc(n));
+    for (const n of sizes) ptrs.push(heap.alloc(Math.max(n, 4)));
+    const [tPtr, pPtr, outPtr, scorePtr] = ptrs as [number, number, number, number];
     const counts = {
       B,
       C,
@@ -163,17 +192,29 @@ export function countLabels(
     const TRUTH = k.COUNT_TRUTH.value as number;
     const PREDICTED = k.COUNT_PREDICTED.value as number;
     const TP = k.COUNT_TP.value as number;
+    /** The prediction's labels of voxels [v0, v0 + n) of item b into the prediction buffer. */
+    const predictionChunk = (buffer: ArrayBuffer, b: number, v0: number, n: number) => {
+      if (!(p instanceof Float32Array)) {
+        new Typed(buffer, pPtr, n).set(p.subarray(b * S + v0, b * S + v0 + n));
+        return;
+      }
+      const into = new Float32Array(buffer, scorePtr, n * C);
+      if (planar)
+        for (let c = 0; c < C; c++) into.set(p.subarray((b * C + c) * S + v0, (b * C + c) * S + v0 + n), c * n);
+      else into.set(p.subarray((b * S + v0) * C, (b * S + v0 + n) * C));
+      k.argmaxLabels(scorePtr, n, C, planar ? n : 0, pPtr, KIND[bytes]);
+    };
     for (let b = 0; b < B; b++) {
       const [truth, predicted, hits] = [new Float64Array(C), new Float64Array(C), new Float64Array(C)];
       let ignored = 0;
       for (let v0 = 0; v0 < S; v0 += chunk) {
         const n = Math.min(chunk, S - v0);
-        const buffer = heap.memory.buffer; // views made per chunk: nothing grows memory between
-        new Typed(buffer, ptrs[0]!, n).set(t.subarray(b * S + v0, b * S + v0 + n));
-        new Typed(buffer, ptrs[1]!, n).set(p.subarray(b * S + v0, b * S + v0 + n));
-        const out = new Uint32Array(buffer, ptrs[2]!, outFields);
+        const buffer = heap.memory.buffer as ArrayBuffer; // views made per chunk: nothing grows memory between
+        new Typed(buffer, tPtr, n).set(t.subarray(b * S + v0, b * S + v0 + n));
+        predictionChunk(buffer, b, v0, n);
+        const out = new Uint32Array(buffer, outPtr, outFields);
         out.fill(0);
-        k.labelCounts(ptrs[0]!, ptrs[1]!, n, C, KIND[bytes], ignore ?? 0, ignore === undefined ? 0 : 1, ptrs[2]!);
+        k.labelCounts(tPtr, pPtr, n, C, KIND[bytes], ignore ?? 0, ignore === undefined ? 0 : 1, outPtr);
         for (let c = 0; c < C; c++) {
           const o = c * fields;
           truth[c]! += out[o + TRUTH]!;
@@ -184,7 +225,9 @@ export function countLabels(
       }
       const counted = S - ignored;
       if (truth.reduce((a, x) => a + x, 0) !== counted) badLabel(fn, "target", t, C, ignore);
-      if (predicted.reduce((a, x) => a + x, 0) !== counted) badLabel(fn, "prediction", p, C, undefined);
+      if (predicted.reduce((a, x) => a + x, 0) !== counted && !(p instanceof Float32Array)) {
+        badLabel(fn, "prediction", p, C, undefined);
+      }
       for (let c = 0; c < C; c++) {
         const i = b * C + c;
         counts.tp[i] = hits[c]!;
@@ -195,8 +238,18 @@ export function countLabels(
     }
     return counts;
   } finally {
-    for (const [i, ptr] of ptrs.entries()) heap.release(ptr, sizes[i]!);
+    for (const [i, ptr] of ptrs.entries()) heap.release(ptr, Math.max(sizes[i]!, 4));
   }
+}
+
+/** Class scores for argmax: a Float32Array. */
+function scoresOf(fn: string, value: unknown): Float32Array {
+  if (value instanceof Float32Array) return value;
+  const got = (value as object | undefined)?.constructor?.name ?? typeof value;
+  return fail(
+    "UNSUPPORTED_DTYPE",
+    `${fn}: argmax: true takes class scores, a Float32Array, got ${got}; a label map needs no argmax.`,
+  );
 }
 
 /** The counts of two disjoint parts (chunks, volumes, datasets) as one: their sum, per batch item and class. */
