@@ -207,8 +207,16 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
       { name: "JS histogram loop", run: histogram },
     ],
   };
+  // the same maps as volumes: read where they lie
+  const [tv, pv] = [createVolume(N, "uint8"), createVolume(N, "uint8")];
+  tv.array.set(t);
+  pv.array.set(p);
+  group.contenders.splice(2, 0, {
+    name: "dice-wasm diceMetric, volumes in wasm memory",
+    run: () => diceMetric(pv, tv, { ...options, reduction: "none" }),
+  });
   results.push({ group, rows: await runGroup(group) });
-  both.free();
+  for (const v of [both, tv, pv]) v.free();
 }
 
 console.log(`\nresults: ${saveResults("speed", results)}`);

@@ -25,6 +25,15 @@ export const LABEL_I32: i32 = 3;
   store<u32>(p, load<u32>(p) + by);
 }
 
+/** Adds class c's three u8-lane accumulators to its u32 counts. */
+// @ts-ignore: decorator
+@inline function bumpClass(out: usize, c: i32, truth: v128, predicted: v128, tp: v128): void {
+  const o = out + (<usize>(c * COUNTS) << 2);
+  bump(o, COUNT_TRUTH, total8(truth));
+  bump(o, COUNT_PREDICTED, total8(predicted));
+  bump(o, COUNT_TP, total8(tp));
+}
+
 /** Sum of the 16 u8 lanes of v. */
 // @ts-ignore: decorator
 @inline function total8(v: v128): u32 {
@@ -52,9 +61,13 @@ function countsU8Simd(t: usize, p: usize, n: i32, C: i32, ignore: i32, useIgnore
       for (let i = v; i < end; i += 16) {
         const tv = v128.load(t + <usize>i);
         const pv = v128.load(p + <usize>i);
-        const mt = i8x16.eq(tv, cls);
+        let mt = i8x16.eq(tv, cls);
         let mp = i8x16.eq(pv, cls);
-        if (hasIgnore) mp = v128.andnot(mp, i8x16.eq(tv, ign));
+        if (hasIgnore) {
+          const skip = i8x16.eq(tv, ign);
+          mt = v128.andnot(mt, skip);
+          mp = v128.andnot(mp, skip);
+        }
         truth = i8x16.sub(truth, mt);
         predicted = i8x16.sub(predicted, mp);
         tp = i8x16.sub(tp, v128.and(mt, mp));
@@ -69,6 +82,66 @@ function countsU8Simd(t: usize, p: usize, n: i32, C: i32, ignore: i32, useIgnore
       for (let i = v; i < end; i += 16) ignored = i8x16.sub(ignored, i8x16.eq(v128.load(t + <usize>i), ign));
       bump(out, C * COUNTS, total8(ignored));
     }
+    v = end;
+  }
+  return v;
+}
+
+/**
+ * uint8 with at most 4 classes, all in one pass: per vector two loads, and per
+ * class two compares, one and, three subtractions into u8 lanes. Always four
+ * classes (one copy of the loop keeps the module under the 4 KiB a browser
+ * compiles synchronously); the counts of classes ≥ C are dropped, so labels 2
+ * and 3 with C = 2 still show as a shortfall. Returns where the scalar loop
+ * takes over.
+ */
+function countsU8Few(t: usize, p: usize, n: i32, C: i32, ignore: i32, useIgnore: bool, out: usize): i32 {
+  const ign = i8x16.splat(<i8>ignore);
+  const hasIgnore = useIgnore && ignore >= 0 && ignore < 256;
+  const zero = i8x16.splat(0);
+  let v = 0;
+  while (v + 16 <= n) {
+    const end = min(n & ~15, v + 255 * 16);
+    let t0 = zero, t1 = zero, t2 = zero, t3 = zero;
+    let p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+    let h0 = zero, h1 = zero, h2 = zero, h3 = zero;
+    let ignored = zero;
+    for (let i = v; i < end; i += 16) {
+      let pv = v128.load(p + <usize>i);
+      let tv = v128.load(t + <usize>i);
+      if (hasIgnore) {
+        // 255 in both maps where the target is ignored: no class (C ≤ 4), so counted for none
+        const skip = i8x16.eq(tv, ign);
+        ignored = i8x16.sub(ignored, skip);
+        tv = v128.or(tv, skip);
+        pv = v128.or(pv, skip);
+      }
+      let mt = i8x16.eq(tv, zero);
+      let mp = i8x16.eq(pv, zero);
+      t0 = i8x16.sub(t0, mt);
+      p0 = i8x16.sub(p0, mp);
+      h0 = i8x16.sub(h0, v128.and(mt, mp));
+      mt = i8x16.eq(tv, i8x16.splat(1));
+      mp = i8x16.eq(pv, i8x16.splat(1));
+      t1 = i8x16.sub(t1, mt);
+      p1 = i8x16.sub(p1, mp);
+      h1 = i8x16.sub(h1, v128.and(mt, mp));
+      mt = i8x16.eq(tv, i8x16.splat(2));
+      mp = i8x16.eq(pv, i8x16.splat(2));
+      t2 = i8x16.sub(t2, mt);
+      p2 = i8x16.sub(p2, mp);
+      h2 = i8x16.sub(h2, v128.and(mt, mp));
+      mt = i8x16.eq(tv, i8x16.splat(3));
+      mp = i8x16.eq(pv, i8x16.splat(3));
+      t3 = i8x16.sub(t3, mt);
+      p3 = i8x16.sub(p3, mp);
+      h3 = i8x16.sub(h3, v128.and(mt, mp));
+    }
+    bumpClass(out, 0, t0, p0, h0);
+    bumpClass(out, 1, t1, p1, h1);
+    if (C > 2) bumpClass(out, 2, t2, p2, h2);
+    if (C > 3) bumpClass(out, 3, t3, p3, h3);
+    if (hasIgnore) bump(out, C * COUNTS, total8(ignored));
     v = end;
   }
   return v;
@@ -99,7 +172,11 @@ function countsU8Simd(t: usize, p: usize, n: i32, C: i32, ignore: i32, useIgnore
 export function labelCounts(t: usize, p: usize, n: i32, C: i32, kind: i32, ignore: i32, useIgnore: i32, out: usize): void {
   const use = useIgnore != 0;
   if (kind == LABEL_U8) {
-    const v = ASC_FEATURE_SIMD && C <= 8 ? countsU8Simd(t, p, n, C, ignore, use, out) : 0;
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (C >= 2 && C <= 4) v = countsU8Few(t, p, n, C, ignore, use, out);
+      else if (C <= 8) v = countsU8Simd(t, p, n, C, ignore, use, out);
+    }
     countsScalar<u8>(t, p, v, n, C, ignore, use, out);
   } else if (kind == LABEL_U16) countsScalar<u16>(t, p, 0, n, C, ignore, use, out);
   else countsScalar<i32>(t, p, 0, n, C, ignore, use, out);

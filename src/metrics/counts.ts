@@ -5,6 +5,7 @@
 import { DiceWasmError } from "../errors.js";
 import { metricsScalar, metricsSimd } from "../generated/metrics.js";
 import { backend, decodeBase64, runtime } from "../runtime.js";
+import { WasmVolume } from "../volume.js";
 
 /** Integer label maps, the types NIfTI label volumes and tf.argMax give. */
 export type LabelMap = Uint8Array | Uint16Array | Int32Array;
@@ -146,25 +147,31 @@ function badLabel(fn: string, name: string, map: LabelMap, C: number, ignore: nu
  * Confusion counts of `prediction` against `target`, two label maps of
  * [B, ...spatial] voxels: per batch item and class, tp, fp, fn and tn of that
  * class against the rest. Voxels whose target is `ignoreIndex` count nowhere.
+ * Volumes (createVolume) of the same type are read where they lie, no copy.
  *
  * @example
  * const counts = confusionCounts(predicted, truth, { shape: [1, 128, 128, 128], numClasses: 4 });
  * const dice = diceMetric(counts, { reduction: "none" });
  */
-export function confusionCounts(prediction: Prediction, target: LabelMap, options: CountOptions): ConfusionCounts {
+export function confusionCounts(
+  prediction: Prediction | WasmVolume,
+  target: LabelMap | WasmVolume,
+  options: CountOptions,
+): ConfusionCounts {
   return countLabels("confusionCounts", prediction, target, options);
 }
 
 /** @internal confusionCounts for `fn`, which its errors name. */
 export function countLabels(
   fn: string,
-  prediction: Prediction,
-  target: LabelMap,
+  prediction: Prediction | WasmVolume,
+  target: LabelMap | WasmVolume,
   options: CountOptions,
 ): ConfusionCounts {
   const scores = Boolean(options?.argmax);
-  const t = labelMapOf(fn, "target", target);
-  const p = scores ? scoresOf(fn, prediction) : labelMapOf(fn, "prediction", prediction);
+  const unwrap = (x: unknown) => (x instanceof WasmVolume ? x.array : x);
+  let t = labelMapOf(fn, "target", unwrap(target));
+  let p = scores ? scoresOf(fn, unwrap(prediction)) : labelMapOf(fn, "prediction", unwrap(prediction));
   const { B, S, C, ignore, planar } = checked(fn, p, t, options);
   const k = kernels();
   const { heap } = runtime();
@@ -180,6 +187,11 @@ export function countLabels(
   try {
     for (const n of sizes) ptrs.push(heap.alloc(Math.max(n, 4)));
     const [tPtr, pPtr, outPtr, scorePtr] = ptrs as [number, number, number, number];
+    // a volume's view again: allocating may have grown memory, which detaches the old one
+    [t, p] = [unwrap(target) as LabelMap, unwrap(prediction) as Prediction];
+    /** Where voxel i of `map` is in wasm memory when the kernel can read it there (a volume of the kernel's type). */
+    const inPlace = (map: Prediction, i: number) =>
+      map.buffer === heap.memory.buffer && map.BYTES_PER_ELEMENT === bytes ? map.byteOffset + i * bytes : undefined;
     const counts = {
       B,
       C,
@@ -192,17 +204,22 @@ export function countLabels(
     const TRUTH = k.COUNT_TRUTH.value as number;
     const PREDICTED = k.COUNT_PREDICTED.value as number;
     const TP = k.COUNT_TP.value as number;
-    /** The prediction's labels of voxels [v0, v0 + n) of item b into the prediction buffer. */
+    /** The labels of voxels [v0, v0 + n) of item b: where they lie, or copied into `ptr`. */
+    const labelChunk = (buffer: ArrayBuffer, map: LabelMap, ptr: number, b: number, v0: number, n: number) => {
+      const at = inPlace(map, b * S + v0);
+      if (at !== undefined) return at;
+      new Typed(buffer, ptr, n).set(map.subarray(b * S + v0, b * S + v0 + n));
+      return ptr;
+    };
+    /** The prediction's labels of voxels [v0, v0 + n) of item b: in place, copied, or the scores' argmax. */
     const predictionChunk = (buffer: ArrayBuffer, b: number, v0: number, n: number) => {
-      if (!(p instanceof Float32Array)) {
-        new Typed(buffer, pPtr, n).set(p.subarray(b * S + v0, b * S + v0 + n));
-        return;
-      }
+      if (!(p instanceof Float32Array)) return labelChunk(buffer, p, pPtr, b, v0, n);
       const into = new Float32Array(buffer, scorePtr, n * C);
       if (planar)
         for (let c = 0; c < C; c++) into.set(p.subarray((b * C + c) * S + v0, (b * C + c) * S + v0 + n), c * n);
       else into.set(p.subarray((b * S + v0) * C, (b * S + v0 + n) * C));
       k.argmaxLabels(scorePtr, n, C, planar ? n : 0, pPtr, KIND[bytes]);
+      return pPtr;
     };
     for (let b = 0; b < B; b++) {
       const [truth, predicted, hits] = [new Float64Array(C), new Float64Array(C), new Float64Array(C)];
@@ -210,11 +227,11 @@ export function countLabels(
       for (let v0 = 0; v0 < S; v0 += chunk) {
         const n = Math.min(chunk, S - v0);
         const buffer = heap.memory.buffer as ArrayBuffer; // views made per chunk: nothing grows memory between
-        new Typed(buffer, tPtr, n).set(t.subarray(b * S + v0, b * S + v0 + n));
-        predictionChunk(buffer, b, v0, n);
+        const tAt = labelChunk(buffer, t, tPtr, b, v0, n);
+        const pAt = predictionChunk(buffer, b, v0, n);
         const out = new Uint32Array(buffer, outPtr, outFields);
         out.fill(0);
-        k.labelCounts(tPtr, pPtr, n, C, KIND[bytes], ignore ?? 0, ignore === undefined ? 0 : 1, outPtr);
+        k.labelCounts(tAt, pAt, n, C, KIND[bytes], ignore ?? 0, ignore === undefined ? 0 : 1, outPtr);
         for (let c = 0; c < C; c++) {
           const o = c * fields;
           truth[c]! += out[o + TRUTH]!;

@@ -2,7 +2,8 @@
 // MeanIoU, GeneralizedDiceScore, and the per-class rates of
 // ConfusionMatrixMetric (compute_sample: each item's rate, then the reduction).
 import { DiceWasmError } from "../errors.js";
-import { type ConfusionCounts, type CountOptions, countLabels, type LabelMap } from "./counts.js";
+import type { WasmVolume } from "../volume.js";
+import { type ConfusionCounts, type CountOptions, countLabels, type LabelMap, type Prediction } from "./counts.js";
 
 export type MetricReduction = "none" | "mean" | "mean_batch";
 
@@ -27,8 +28,8 @@ export interface GeneralizedDiceOptions extends Omit<MetricOptions, "ignoreEmpty
 export const RATES = ["sensitivity", "specificity", "precision", "negativePredictiveValue", "f1", "accuracy"] as const;
 export type Rate = (typeof RATES)[number];
 
-/** Counts, or the two label maps and their geometry to count. */
-type Input<O> = [ConfusionCounts, O?] | [LabelMap, LabelMap, O & CountOptions];
+/** Counts, or the prediction (labels or scores) and the target label map, and their geometry to count. */
+type Input<O> = [ConfusionCounts, O?] | [Prediction | WasmVolume, LabelMap | WasmVolume, O & CountOptions];
 
 function fail(fn: string, message: string): never {
   throw new DiceWasmError("INVALID_OPTION", `${fn}: ${message}`);
@@ -41,9 +42,9 @@ function countsOf<O extends object>(fn: string, args: Input<O>): { counts: Confu
     return { counts: first as ConfusionCounts, options: (second ?? {}) as O };
   }
   const options = (third ?? {}) as O & CountOptions;
-  const { shape, numClasses, ignoreIndex, ...rest } = options;
-  const counts = countLabels(fn, first as LabelMap, second as LabelMap, { shape, numClasses, ignoreIndex });
-  return { counts, options: rest as O };
+  const { shape, numClasses, ignoreIndex, argmax, layout, ...rest } = options;
+  const counted = { shape, numClasses, ignoreIndex, argmax, layout };
+  return { counts: countLabels(fn, first as Prediction, second as LabelMap, counted), options: rest as O };
 }
 
 function optionsOf(fn: string, o: MetricOptions & { weightType?: string }, keys: string[]) {
@@ -98,8 +99,8 @@ export function reduceMetric(values: Float64Array, B: number, reduction: MetricR
  */
 export function diceMetric(counts: ConfusionCounts, options?: MetricOptions): number | Float64Array;
 export function diceMetric(
-  prediction: LabelMap,
-  target: LabelMap,
+  prediction: Prediction | WasmVolume,
+  target: LabelMap | WasmVolume,
   options: MetricOptions & CountOptions,
 ): number | Float64Array;
 export function diceMetric(...args: Input<MetricOptions>): number | Float64Array {
@@ -118,8 +119,8 @@ export function diceMetric(...args: Input<MetricOptions>): number | Float64Array
 /** Hard IoU per item and class, MONAI's MeanIoU: tp / (tp + fp + fn), empty targets as in diceMetric. */
 export function meanIoU(counts: ConfusionCounts, options?: MetricOptions): number | Float64Array;
 export function meanIoU(
-  prediction: LabelMap,
-  target: LabelMap,
+  prediction: Prediction | WasmVolume,
+  target: LabelMap | WasmVolume,
   options: MetricOptions & CountOptions,
 ): number | Float64Array;
 export function meanIoU(...args: Input<MetricOptions>): number | Float64Array {
@@ -143,8 +144,8 @@ export function meanIoU(...args: Input<MetricOptions>): number | Float64Array {
  */
 export function generalizedDiceScore(counts: ConfusionCounts, options?: GeneralizedDiceOptions): number | Float64Array;
 export function generalizedDiceScore(
-  prediction: LabelMap,
-  target: LabelMap,
+  prediction: Prediction | WasmVolume,
+  target: LabelMap | WasmVolume,
   options: GeneralizedDiceOptions & CountOptions,
 ): number | Float64Array;
 export function generalizedDiceScore(...args: Input<GeneralizedDiceOptions>): number | Float64Array {
