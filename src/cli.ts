@@ -64,7 +64,9 @@ function progress(done: number, total: number, label: string): void {
 
 const [command, ...args] = process.argv.slice(2);
 if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-  process.stdout.write(USAGE);
+  // `help bench` is `bench --help`
+  const topic = args[0] as keyof typeof HELP | undefined;
+  process.stdout.write(topic && Object.hasOwn(HELP, topic) ? HELP[topic] : USAGE);
   process.exit(0);
 }
 if (command !== "bench" && command !== "precision" && command !== "metric") fail(`unknown command '${command}'`, USAGE);
@@ -93,10 +95,16 @@ if (values.help) {
 }
 const env = environment();
 
+// --quick is a preset: given with the value it presets, which one would win is a guess
+for (const name of ["sides", "max-log2"]) {
+  if (values.quick && values[name] !== undefined) fail(`--quick and --${name} exclude each other`, usage);
+}
+const whole = /^[0-9]+$/;
+
 if (command === "metric") {
   if (positionals.length !== 2) fail(`metric takes two paths, PRED and TRUTH, got ${positionals.length}`, usage);
   const text = values.classes as string | undefined;
-  const classes = text?.split(",").map(Number);
+  const classes = text?.split(",").map((c) => (whole.test(c) ? Number(c) : Number.NaN));
   if (classes?.some((c) => !Number.isInteger(c) || c < 0)) {
     fail(`--classes takes whole numbers ≥ 0 separated by commas, got '${text}'`, usage);
   }
@@ -121,12 +129,12 @@ if (command === "metric") {
   }
 } else if (command === "bench") {
   const text = values.quick ? "64" : ((values.sides as string | undefined) ?? "64,128");
-  const sides = text.split(",").map(Number);
+  const sides = text.split(",").map((s) => (whole.test(s) ? Number(s) : Number.NaN));
   if (sides.some((s) => !Number.isInteger(s) || s < 8 || s > 512)) {
     fail(`--sides takes whole numbers from 8 to 512 separated by commas, got '${text}'`, usage);
   }
-  // roughly, on one core of a 2-core VM: 1 min for 64³, 3 for 128³, 10 for 256³ and for 512³ (one class)
-  const minutes = sides.reduce((t, s) => t + (s <= 64 ? 1 : s <= 128 ? 3 : 10), 0);
+  // roughly, on one core of a 2-core VM, measured: 3 min for 64³, 6 for 128³, 15 for 256³ and for 512³ (one class)
+  const minutes = sides.reduce((t, s) => t + (s <= 64 ? 3 : s <= 128 ? 6 : 15), 0);
   process.stderr.write(`dice-wasm bench: sides ${sides.join(", ")}, roughly ${minutes} min\n`);
   const results = await speedSuite({ sides, onProgress: progress });
   if (values.json) {
@@ -140,7 +148,7 @@ if (command === "metric") {
   } else for (const { group, rows } of results) printGroup(group, rows);
 } else {
   const text = values.quick ? "16" : ((values["max-log2"] as string | undefined) ?? "24");
-  const maxLog2 = Number(text);
+  const maxLog2 = whole.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(maxLog2) || maxLog2 < 10 || maxLog2 > 26 || maxLog2 % 2 !== 0) {
     fail(`--max-log2 takes an even whole number from 10 to 26, got '${text}'`, usage);
   }

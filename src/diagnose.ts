@@ -3,15 +3,8 @@
 // plain scan of the arrays (it is a diagnostic, not a hot path), then
 // comparePrecision for the precision check when the data are sound.
 import { elementIndex } from "./layout.js";
-import {
-  checkKeys,
-  type DiceOptions,
-  KNOWN_KEYS,
-  type Prediction,
-  type Problem,
-  resolveProblem,
-  type Target,
-} from "./options.js";
+import { checkLossOptions } from "./losses.js";
+import { type DiceOptions, type Prediction, type Problem, resolveProblem, type Target } from "./options.js";
 import { comparePrecision } from "./precision.js";
 
 export type Severity = "error" | "warning" | "info";
@@ -114,14 +107,15 @@ function maskValues({ problem, options }: Case): Finding[] {
   const { B, C, S, layout } = problem;
   const t = problem.target.source.array;
   const at = elementIndex(layout, C, S);
-  let [outside, fractional, nonFinite, notOneHot] = [0, 0, 0, 0];
+  let [outside, fractional, nonFinite, notOneHot, firstNonFinite] = [0, 0, 0, 0, -1];
   for (let b = 0; b < B; b++) {
     for (let v = 0; v < S; v++) {
       let sum = 0;
       for (let c = 0; c < C; c++) {
         const g = t[at(b, c, v)]!;
-        if (!Number.isFinite(g)) nonFinite++;
-        else if (g < 0 || g > 1) outside++;
+        if (!Number.isFinite(g)) {
+          if (nonFinite++ === 0) firstNonFinite = at(b, c, v);
+        } else if (g < 0 || g > 1) outside++;
         else if (g !== 0 && g !== 1) fractional++;
         sum += g;
       }
@@ -131,9 +125,12 @@ function maskValues({ problem, options }: Case): Finding[] {
   const findings: Finding[] = [];
   if (nonFinite) {
     findings.push(
-      finding("NON_FINITE_TARGET", "error", `the target holds ${nonFinite} NaN or infinite values.`, {
-        count: nonFinite,
-      }),
+      finding(
+        "NON_FINITE_TARGET",
+        "error",
+        `the target holds ${nonFinite} NaN or infinite values (first at index ${firstNonFinite}).`,
+        { count: nonFinite, index: firstNonFinite },
+      ),
     );
   }
   if (outside) {
@@ -245,11 +242,11 @@ function float32Precision(input: Prediction, target: Target, options: DiceOption
  * for (const f of diagnose(output, labels, { shape, toOnehotY: true })) console.warn(f.code, f.message);
  */
 export function diagnose(input: Prediction, target: Target, options: DiceOptions): Finding[] {
-  checkKeys("diagnose", options, KNOWN_KEYS.dice); // a misspelt option would diagnose another loss
+  checkLossOptions("dice", { ...options, grad: undefined }, "diagnose"); // every option, as diceLoss checks it
   const problem = resolveProblem("diagnose", input, target, { ...options, grad: undefined } as DiceOptions);
   const findings = CHECKS.flatMap((check) => check({ problem, options }));
-  // the precision check needs sound data, and compares the plain loss only
-  const sound = !findings.some((f) => f.severity === "error");
+  // the precision check needs sound data and smoothing, and compares the plain loss only
+  const sound = !findings.some((f) => f.severity === "error" || f.code === "SMOOTH_NR_ABOVE_DR");
   if (sound && !options.squaredPred && !options.jaccard && !options.softLabel) {
     findings.push(float32Precision(input, target, options));
   }

@@ -23,6 +23,7 @@ import {
   oneOf,
   type Prediction,
   type Problem,
+  readOptions,
   resolveProblem,
   type Source,
   sourceOf,
@@ -72,13 +73,14 @@ interface Plan {
   batch: boolean;
   /** pass 1 also sums the cross-entropy */
   crossEntropy: boolean;
+  /** what the options alone give to warn about (smoothNr above smoothDr) */
+  warnings: LossWarning[];
   /** Checks of the resolved problem the options alone cannot make, before pass 1 writes anything. */
   accept?(problem: Problem): void;
   evaluate(reduced: Reduced, problem: Problem, raw: RawStats): Evaluated;
 }
 
-function planOf(kind: LossKind, options: AnyLossOptions): Plan {
-  const fn = `${kind}Loss`;
+function planOf(kind: LossKind, options: AnyLossOptions, fn = `${kind}Loss`): Plan {
   checkKeys(fn, options, KNOWN_KEYS[kind]);
   const smoothNr = finiteNumber(fn, "smoothNr", options.smoothNr, 1e-5);
   const smoothDr = finiteNumber(fn, "smoothDr", options.smoothDr, 1e-5);
@@ -89,12 +91,23 @@ function planOf(kind: LossKind, options: AnyLossOptions): Plan {
     );
   }
   const reduction = oneOf(fn, "reduction", options.reduction, ["mean", "sum", "none"] as const, "mean");
+  // a loss outside [0, 1] that no statistic shows: an empty prediction of an empty class scores 1 − sn/sd
+  const warnings =
+    smoothNr > smoothDr
+      ? [
+          warning(
+            "SMOOTH_NR_ABOVE_DR",
+            `${fn}: smoothNr (${smoothNr}) > smoothDr (${smoothDr}): a class empty in both prediction and target scores 1 − smoothNr/smoothDr = ${1 - smoothNr / smoothDr} < 0, and the loss can leave [0, 1]; MONAI's defaults are equal (1e-5).`,
+          ),
+        ]
+      : [];
   const common = {
     fn,
     reduction,
     includeBackground: options.includeBackground ?? true,
     batch: Boolean(options.batch),
     crossEntropy: false,
+    warnings,
   };
   if (kind === "diceCE") return diceCEPlan(common, options, smoothNr, smoothDr);
   if (kind === "dice") {
@@ -191,9 +204,7 @@ function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smo
 function evaluate(plan: Plan, problem: Problem, raw: RawStats): { reduced: Reduced; evaluated: Evaluated } {
   const { B, C, warnings } = problem;
   if (!plan.includeBackground && C === 1)
-    warnings.push(
-      warning("INCLUDE_BACKGROUND_IGNORED", "single channel prediction, `includeBackground: false` ignored."),
-    );
+    warnings.push(warning("INCLUDE_BACKGROUND_IGNORED", backgroundIgnored(plan.fn)));
   const reduced = reduceStats(raw, B, C, plan.includeBackground, plan.batch, problem.target.kind === "label");
   return { reduced, evaluated: plan.evaluate(reduced, problem, raw) };
 }
@@ -300,8 +311,26 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
 /** The options' warnings, then values outside [0, 1] that the statistics prove. */
 function warningsOf(plan: Plan, problem: Problem, raw: RawStats): LossWarning[] {
   const values = valuesOutOfRange(plan.fn, problem, raw);
-  return values ? [...problem.warnings, values] : [...problem.warnings];
+  return [...problem.warnings, ...plan.warnings, ...(values ? [values] : [])];
 }
+
+/**
+ * @internal Every check of `options` that needs no data, and the warnings
+ * they give: the tfjs ops run it on backends whose losses are tf ops, and
+ * diagnose() for its own options.
+ */
+export function checkLossOptions(kind: LossKind, options: AnyLossOptions, fn?: string): LossWarning[] {
+  const plan = planOf(kind, options, fn);
+  const declared = readOptions(plan.fn, { ...options, crossEntropy: plan.crossEntropy });
+  plan.accept?.(declared as unknown as Problem); // it reads the activation and the class count only
+  const background =
+    !plan.includeBackground && declared.C === 1
+      ? [warning("INCLUDE_BACKGROUND_IGNORED", backgroundIgnored(plan.fn))]
+      : [];
+  return [...declared.warnings, ...background, ...plan.warnings];
+}
+
+const backgroundIgnored = (fn: string) => `${fn}: single channel prediction, \`includeBackground: false\` ignored.`;
 
 /** Where to write the gradient: the caller's array or volume, or a fresh array. */
 function gradTarget(
@@ -311,14 +340,16 @@ function gradTarget(
   target: Target,
 ): Source<Float32Array> | undefined {
   if (!grad) return undefined;
-  const length = (input instanceof WasmVolume ? input.array : input)?.length;
-  if (!Number.isSafeInteger(length)) return undefined; // resolveProblem names the bad prediction
+  const view = input instanceof WasmVolume ? input.array : input;
+  const length = view?.length;
+  // resolveProblem names a bad or detached prediction
+  if (!Number.isSafeInteger(length) || view?.buffer?.byteLength === 0) return undefined;
   if (grad === true) return { array: new Float32Array(length), ptr: undefined };
   const source = sourceOf(grad);
   if (!(source?.array instanceof Float32Array) || source.array.length !== length) {
     throw new DiceWasmError(
       "INVALID_OPTION",
-      `${fn}: grad must be true, or a Float32Array (or float32 volume) of the prediction's ${length} elements.`,
+      `${fn}: grad must be true, or a Float32Array (or float32 volume) of the prediction's ${length} elements${source?.array.buffer.byteLength === 0 ? "; this one is a detached view of WebAssembly memory (volume.array taken before memory grew): pass the volume itself" : ""}.`,
     );
   }
   for (const [name, other] of [

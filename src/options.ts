@@ -156,7 +156,7 @@ export function checkKeys(fn: string, options: unknown, known: readonly string[]
     const guess = known.find((k) => k.toLowerCase() === camel(key).toLowerCase());
     fail(
       "INVALID_OPTION",
-      `${fn}: unknown option '${key}'${guess ? `; did you mean '${guess}'?` : ""} Known: ${known.join(", ")}.`,
+      `${fn}: unknown option '${key}'${guess ? `; did you mean '${guess}'?` : "."} Known: ${known.join(", ")}.`,
       { option: key },
     );
   }
@@ -253,7 +253,7 @@ export function resolveProblem(fn: string, input: unknown, target: unknown, opti
   return bindArrays(fn, declared, input, target);
 }
 
-function readOptions(fn: string, options: PassOptions): Declared {
+export function readOptions(fn: string, options: PassOptions): Declared {
   const warnings: LossWarning[] = [];
   const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
   const shape = options.shape;
@@ -280,11 +280,11 @@ function readOptions(fn: string, options: PassOptions): Declared {
   }
   let act = options.sigmoid ? ACT_SIGMOID : options.softmax ? ACT_SOFTMAX : ACT_NONE;
   if (act === ACT_SOFTMAX && C === 1) {
-    warnings.push(warning("SOFTMAX_IGNORED", "single channel prediction, `softmax: true` ignored."));
+    warnings.push(warning("SOFTMAX_IGNORED", `${fn}: single channel prediction, \`softmax: true\` ignored.`));
     act = ACT_NONE;
   }
   if (options.toOnehotY && C === 1)
-    warnings.push(warning("TO_ONEHOT_Y_IGNORED", "single channel prediction, `toOnehotY: true` ignored."));
+    warnings.push(warning("TO_ONEHOT_Y_IGNORED", `${fn}: single channel prediction, \`toOnehotY: true\` ignored.`));
   return {
     B,
     C,
@@ -298,6 +298,10 @@ function readOptions(fn: string, options: PassOptions): Declared {
     labelMap: Boolean(options.toOnehotY) && C > 1,
   };
 }
+
+/** The hint for a view of wasm memory that growth detached. */
+const DETACHED =
+  "; it is a detached view of WebAssembly memory (volume.array taken before memory grew): take volume.array again just before the call, or pass the volume itself";
 
 function bindArrays(fn: string, declared: Declared, input: unknown, target: unknown): Problem {
   const { shape, labelMap, ...geometry } = declared;
@@ -333,7 +337,7 @@ function bindArrays(fn: string, declared: Declared, input: unknown, target: unkn
     if (got !== B * S) {
       fail(
         "LENGTH_MISMATCH",
-        `${fn}: a label map (toOnehotY) needs one label per voxel, B × spatial = ${B * S}, but the target has ${got}${got === N ? "; it looks one-hot already: set toOnehotY: false" : otherLayoutFits(shape, layout, got) ? `; the shape fits it read as ${layout === "channels-last" ? "channels-first [B, C, ...spatial]: set layout: 'channels-first'" : "channels-last [B, ...spatial, C]: set layout: 'channels-last'"}` : ""}.`,
+        `${fn}: a label map (toOnehotY) needs one label per voxel, B × spatial = ${B * S}, but the target has ${got}${got === 0 && targetSource.array.buffer.byteLength === 0 ? DETACHED : ""}${got === N ? "; it looks one-hot already: set toOnehotY: false" : otherLayoutFits(shape, layout, got) ? `; the shape fits it read as ${layout === "channels-last" ? "channels-first [B, C, ...spatial]: set layout: 'channels-first'" : "channels-last [B, ...spatial, C]: set layout: 'channels-last'"}` : ""}.`,
         { expected: B * S, actual: got },
       );
     }
@@ -343,7 +347,7 @@ function bindArrays(fn: string, declared: Declared, input: unknown, target: unkn
   if (got !== N) {
     fail(
       "LENGTH_MISMATCH",
-      `${fn}: the target has ${got} elements but the prediction has ${N}${got === B * S && C > 1 ? "; one value per voxel looks like a label map: set toOnehotY: true" : ""}.`,
+      `${fn}: the target has ${got} elements but the prediction has ${N}${got === 0 && targetSource.array.buffer.byteLength === 0 ? DETACHED : ""}${got === B * S && C > 1 ? "; one value per voxel looks like a label map: set toOnehotY: true" : ""}.`,
       { expected: N, actual: got },
     );
   }

@@ -85,7 +85,7 @@ export function createVolume<D extends VolumeDtype = "float32">(length: number, 
   if (!Number.isSafeInteger(length) || length < 0) {
     throw new DiceWasmError("INVALID_SHAPE", `createVolume: length must be a whole number ≥ 0, got ${length}.`);
   }
-  if (!(type in ARRAY_TYPES)) {
+  if (typeof type !== "string" || !Object.hasOwn(ARRAY_TYPES, type)) {
     throw new DiceWasmError(
       "UNSUPPORTED_DTYPE",
       `createVolume: dtype must be one of ${Object.keys(ARRAY_TYPES).join(", ")}, got ${String(type)}.`,

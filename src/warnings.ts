@@ -11,7 +11,8 @@ export type WarningCode =
   | "INCLUDE_BACKGROUND_IGNORED"
   | "PREDICTION_OUT_OF_RANGE"
   | "TARGET_OUT_OF_RANGE"
-  | "VALUES_OUT_OF_RANGE";
+  | "VALUES_OUT_OF_RANGE"
+  | "SMOOTH_NR_ABOVE_DR";
 
 export interface LossWarning {
   readonly code: WarningCode;
@@ -22,9 +23,9 @@ export interface LossWarning {
  * Values outside [0, 1], from the signs of the statistics: tp, fp and fn are
  * sums of terms that are ≥ 0 for predictions and targets in [0, 1], and our
  * compensated sums of non-negative terms cannot round below 0, so a negative
- * one proves an out-of-range value. It is also the only way to a loss outside
- * [0, 1]: with tp, fp, fn ≥ 0 (and smoothNr ≤ smoothDr) every Dice-family loss
- * lies in [0, 1]. The suspects are the predictions when no
+ * one proves an out-of-range value. With tp, fp, fn ≥ 0 and smoothNr ≤
+ * smoothDr every Dice-family loss lies in [0, 1]; smoothNr > smoothDr has a
+ * warning of its own (SMOOTH_NR_ABOVE_DR). The suspects are the predictions when no
  * activation makes them probabilities, and a mask target (a label map is exact).
  * Out-of-range values whose terms stay ≥ 0 in sum (class ids 2 as a mask, say)
  * go unproven here; diagnose() scans every value.

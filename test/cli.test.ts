@@ -9,12 +9,15 @@ function cli(...args: string[]) {
 }
 
 describe("npx dice-wasm", () => {
-  it.each([[[]], [["--help"]], [["bench", "--help"]], [["precision", "-h"]]])("%j prints usage and exits 0", (args) => {
-    const r = cli(...args);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^usage: dice-wasm/);
-    expect(r.stderr).not.toMatch(/\[#*-*\]/); // no progress bar: nothing ran
-  });
+  it.each([[[]], [["--help"]], [["bench", "--help"]], [["precision", "-h"]], [["help", "bench"]]])(
+    "%j prints usage and exits 0",
+    (args) => {
+      const r = cli(...args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^usage: dice-wasm/);
+      expect(r.stderr).not.toMatch(/\[#*-*\]/); // no progress bar: nothing ran
+    },
+  );
 
   it.each([
     [["precision", "--max-log2", "abc"], /--max-log2 takes an even whole number from 10 to 26, got 'abc'/],
@@ -22,6 +25,9 @@ describe("npx dice-wasm", () => {
     [["bench", "--sides", "64,x"], /--sides takes whole numbers/],
     [["bench", "--max-log2", "12"], /Unknown option '--max-log2'/],
     [["frob"], /unknown command 'frob'/],
+    [["precision", "--quick", "--max-log2=abc"], /--quick and --max-log2 exclude each other/],
+    [["precision", "--max-log2", "0x0c"], /got '0x0c'/],
+    [["bench", "--sides", "1e2"], /--sides takes whole numbers/],
   ])("%j exits 2 and says why", (args, message) => {
     const r = cli(...args);
     expect(r.status).toBe(2);

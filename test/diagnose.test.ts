@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { diagnose } from "../src/diagnose.js";
 import { diceLoss, init } from "../src/index.js";
 import { referenceLoss } from "../src/reference/losses.js";
-import { labels, oneHot, uniform } from "./helpers.js";
+import { expectError, labels, oneHot, uniform } from "./helpers.js";
 
 const codes = (f: ReturnType<typeof diagnose>) => f.map((x) => x.code);
 
@@ -56,7 +56,7 @@ describe("diagnose", () => {
     mask[4] = Number.NaN;
     mask[40] = Number.NaN;
     const found = diagnose(uniform(B * S * C, 8), mask, { shape }).find((f) => f.code === "NON_FINITE_TARGET")!;
-    expect(found).toMatchObject({ severity: "error", numbers: { count: 2 } });
+    expect(found).toMatchObject({ severity: "error", numbers: { count: 2, index: 4 } });
     // errors in the data: no precision comparison of a loss that is not defined
     expect(codes(diagnose(uniform(B * S * C, 8), mask, { shape }))).not.toContain("FLOAT32_PRECISION");
   });
@@ -68,6 +68,17 @@ describe("diagnose", () => {
     )!;
     expect(found.numbers.classes).toEqual([2]);
     expect(found.message).toMatch(/item 0: \[2\]/);
+  });
+
+  it("checks every option as diceLoss does, naming itself", () => {
+    const logits = uniform(B * S * C, 9, -3, 3);
+    for (const bad of [{ smoothNr: -1 }, { reduction: "avg" }, { squaredPred: "yes" }, { layout: "NHWC" }]) {
+      expectError(
+        () => diagnose(logits, map, { shape, toOnehotY: true, ...bad } as never),
+        "INVALID_OPTION",
+        /^diagnose: /,
+      );
+    }
   });
 
   it("rejects option names it does not know, as the losses do", () => {

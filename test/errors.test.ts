@@ -241,6 +241,35 @@ describe.each(BUILDS)("bad input (simd: $simd)", (build) => {
     expect(diceLoss(p, mask, { shape }).warnings).toEqual([]);
   });
 
+  it("smoothNr above smoothDr is a warning: the one way to a loss outside [0, 1] with every statistic ≥ 0", () => {
+    const empty = new Float32Array(32);
+    const { loss, warnings } = diceLoss(empty, empty, { shape: [2, 4, 4, 1], smoothNr: 1, smoothDr: 1e-5 });
+    expect(loss).toBeLessThan(0);
+    expect(warnings.map((w) => w.code)).toEqual(["SMOOTH_NR_ABOVE_DR"]);
+  });
+
+  it("a detached view as the target or the grad: the message says so", () => {
+    const v = createVolume(32, "uint8");
+    const stale = v.array;
+    const g = createVolume(96);
+    const staleGrad = g.array;
+    createVolume(2 ** 24).free(); // grows memory: the views above detach
+    expectError(() => diceLoss(p, stale, { shape, toOnehotY: true }), "LENGTH_MISMATCH", /detached view/);
+    expectError(() => diceLoss(p, map, { shape, toOnehotY: true, grad: staleGrad }), "INVALID_OPTION", /detached view/);
+    v.free();
+    g.free();
+  });
+
+  it("createVolume with an inherited name as its dtype: a typed error, and the allocator intact", () => {
+    for (const name of ["constructor", "toString", "__proto__"]) {
+      expectError(() => createVolume(8, name as never), "UNSUPPORTED_DTYPE", /dtype must be one of/);
+    }
+    const [a, b] = [createVolume(4), createVolume(4)];
+    expect(a.byteOffset).not.toBe(b.byteOffset);
+    a.free();
+    b.free();
+  });
+
   it("options ignored with a single channel are warnings, as MONAI warns", () => {
     const one = [2, 4, 4, 1];
     const codes = (o: object) => diceLoss(p.subarray(0, 32), p.subarray(0, 32), { shape: one, ...o }).warnings;

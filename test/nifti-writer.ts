@@ -29,30 +29,34 @@ export function niftiBytes(spec: NiftiSpec): Uint8Array {
   const dim = [dims.length, ...dims, ...Array(7 - dims.length).fill(1)];
   const pix = [1, ...pixdim, 1, 1, 1, 1];
   if (v1) {
-    dim.forEach((d, i) => view.setInt16(40 + 2 * i, d, little));
+    for (const [i, d] of dim.entries()) view.setInt16(40 + 2 * i, d, little);
     view.setInt16(70, datatype, little);
     view.setInt16(72, 8 * size, little);
-    pix.forEach((p, i) => view.setFloat32(76 + 4 * i, p, little));
+    for (const [i, p] of pix.entries()) view.setFloat32(76 + 4 * i, p, little);
     view.setFloat32(108, offset, little);
     view.setFloat32(112, slope, little);
     view.setFloat32(116, inter, little);
     if (spec.sform) {
       view.setInt16(254, 1, little);
-      spec.sform.forEach((row, r) => row.forEach((x, j) => view.setFloat32(280 + 16 * r + 4 * j, x, little)));
+      for (const [r, row] of spec.sform.entries()) {
+        for (const [j, x] of row.entries()) view.setFloat32(280 + 16 * r + 4 * j, x, little);
+      }
     }
     bytes.set([0x6e, 0x2b, 0x31, 0], 344); // "n+1"
   } else {
     bytes.set([0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4); // "n+2\0\r\n\032\n"
     view.setInt16(12, datatype, little);
     view.setInt16(14, 8 * size, little);
-    dim.forEach((d, i) => view.setBigInt64(16 + 8 * i, BigInt(d), little));
-    pix.forEach((p, i) => view.setFloat64(104 + 8 * i, p, little));
+    for (const [i, d] of dim.entries()) view.setBigInt64(16 + 8 * i, BigInt(d), little);
+    for (const [i, p] of pix.entries()) view.setFloat64(104 + 8 * i, p, little);
     view.setBigInt64(168, BigInt(offset), little);
     view.setFloat64(176, slope, little);
     view.setFloat64(184, inter, little);
     if (spec.sform) {
       view.setInt32(348, 1, little);
-      spec.sform.forEach((row, r) => row.forEach((x, j) => view.setFloat64(400 + 32 * r + 8 * j, x, little)));
+      for (const [r, row] of spec.sform.entries()) {
+        for (const [j, x] of row.entries()) view.setFloat64(400 + 32 * r + 8 * j, x, little);
+      }
     }
   }
   const put: Record<number, (at: number, v: number) => void> = {

@@ -2,7 +2,13 @@
 // the labels are one-hot or a label map, read from the tensors themselves.
 import { DiceWasmError } from "../errors.js";
 import type { AnyLossOptions, LossKind } from "../losses.js";
-import type { DiceCEOptions, DiceOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
+import {
+  type DiceCEOptions,
+  type DiceOptions,
+  type GeneralizedDiceOptions,
+  oneOf,
+  type TverskyOptions,
+} from "../options.js";
 
 /** What the tensor ops take: the core options without what the tensors already say. */
 type TensorOptions<O> = Omit<O, "shape" | "grad" | "toOnehotY">;
@@ -65,7 +71,8 @@ export function coreOptions(
     );
   }
   const shape = predictions.shape;
-  const channelsLast = (options.layout ?? "channels-last") === "channels-last";
+  const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
+  const channelsLast = layout === "channels-last";
   const channel = channelsLast ? shape.length - 1 : 1;
   if (shape.length < 2) {
     throw new DiceWasmError(

@@ -2,7 +2,7 @@
 // registered gradient. Labels first, predictions second, as in tf.losses.*.
 import * as tf from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
-import type { LossKind } from "../losses.js";
+import { checkLossOptions, type LossKind } from "../losses.js";
 import {
   coreOptions,
   FN_NAMES,
@@ -15,7 +15,7 @@ import {
 import { prepareCpu, prepareWasm, ready } from "./backends.js";
 import { compositeLoss } from "./composite.js";
 import { registerConv3D, registerTransposeGradient, unregisterConv3D } from "./conv3d/register.js";
-import { LOSS_KERNEL, registerKernels, runLoss } from "./kernels.js";
+import { LOSS_KERNEL, registerKernels, runLoss, warnOnce } from "./kernels.js";
 
 export type {
   TensorDiceCEOptions,
@@ -86,7 +86,10 @@ function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, optio
   const y = tensorOf(fn, "labels", labels);
   const x = tensorOf(fn, "predictions", predictions);
   const resolved = coreOptions(kind, y, x, options);
+  // every option checked on every backend; the kernels check them again with the data
+  const warnings = checkLossOptions(kind, resolved, fn);
   if (lossImplementation() === "kernels") return runLoss(x, y, { kind, options: resolved });
+  warnOnce(warnings); // tf ops: only what the options show (the kernels also prove values outside [0, 1])
   if (tf.getBackend() === "wasm" && !toldToPrepare) {
     // a backend we accelerate, not prepared: say so once rather than run 6× slower in silence
     toldToPrepare = true;

@@ -72,7 +72,7 @@ function lossShape(attrs: LossAttrs): number[] {
  * printed once per cause: a training loop would otherwise print one a step.
  */
 const warned = new Set<WarningCode>();
-function warnOnce(warnings: LossWarning[]): void {
+export function warnOnce(warnings: LossWarning[]): void {
   for (const { code, message } of warnings) {
     if (warned.has(code)) continue;
     warned.add(code);
