@@ -5,6 +5,7 @@ import { ceilingSum } from "../src/bench/ceiling.js";
 import { type Contender, type Group, type Row, runGroup, saveResults } from "../src/bench/harness.js";
 import { createVolume, type DataOptions, diceLoss, diceMetric, init, overlapStats } from "../src/index.js";
 import { syntheticVolume } from "../src/synthetic.js";
+import { startTorch } from "./torch-peer.js";
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 256);
 const N = SIDE ** 3;
@@ -215,7 +216,12 @@ function jsStats(p: Float32Array, t: Float32Array): [number, number, number] {
     name: "dice-wasm diceMetric, volumes in wasm memory",
     run: () => diceMetric(pv, tv, { ...options, reduction: "none" }),
   });
+  // MONAI's DiceMetric arithmetic in PyTorch (bench/torch_dice.py), where python3-torch is installed
+  const peer = await startTorch({ prediction: p, target: t, shape: [1, SIDE, SIDE, SIDE, C] });
+  const meanDice = want.reduce((a, d) => a + d, 0) / C;
+  if (peer) group.contenders.push(...peer.contenders(false, (name, value) => () => close(value(), meanDice, name)));
   results.push({ group, rows: await runGroup(group) });
+  peer?.close();
   for (const v of [both, tv, pv]) v.free();
 }
 

@@ -31,9 +31,13 @@ export function torchVersion(): string | undefined {
   return availability || undefined;
 }
 
-/** The volume the peer computes on: channels-last logits [B, D, H, W, C], uint8 labels or a float mask. */
+/**
+ * The volume the peer computes on: channels-last logits [B, D, H, W, C], uint8 labels or a float mask;
+ * or, for DiceMetric, a uint8 predicted label map as `prediction` (and no logits).
+ */
 export interface PeerData {
-  logits: Float32Array;
+  logits?: Float32Array;
+  prediction?: Uint8Array;
   target: Uint8Array | Float32Array;
   /** [B, D, H, W, C] */
   shape: [number, number, number, number, number];
@@ -51,9 +55,9 @@ export async function startTorch(data: PeerData): Promise<TorchPeer | undefined>
   const dir = mkdtempSync(join(tmpdir(), "dice-wasm-torch-"));
   const logitsFile = join(dir, "logits.f32");
   const targetFile = join(dir, "target");
-  writeFileSync(logitsFile, data.logits);
+  writeFileSync(logitsFile, data.prediction ?? data.logits ?? new Float32Array());
   writeFileSync(targetFile, data.target);
-  const kind = data.target instanceof Uint8Array ? "labels" : "mask";
+  const kind = data.prediction ? "metric" : data.target instanceof Uint8Array ? "labels" : "mask";
   const env = existsSync(TCMALLOC) ? { ...process.env, LD_PRELOAD: TCMALLOC } : process.env;
   const script = join(import.meta.dirname, "torch_dice.py");
   const child = spawn(PYTHON, [script, logitsFile, targetFile, kind, ...data.shape.map(String)], { env });

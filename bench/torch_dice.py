@@ -1,5 +1,6 @@
 """PyTorch peer for the benchmarks: MONAI 1.5's DiceLoss formula on the CPU,
-the loss alone or forward + backward, for the volume the JavaScript side times.
+the loss alone or forward + backward, for the volume the JavaScript side times;
+or (TARGET_KIND "metric") MONAI's DiceMetric of two label maps.
 
 MONAI's DiceLoss(softmax=True, to_onehot_y=True) computes, on channels-first
 [B, C, ...spatial] logits: softmax over C (or sigmoid with one class), the
@@ -12,7 +13,10 @@ Protocol, one JSON line per command on stdout, so that the caller can
 interleave rounds with its own:
   argv: logits.f32 target TARGET_KIND B D H W C
         logits channels-last float32; TARGET_KIND "labels" (uint8 [B, D, H, W])
-        or "mask" (float32, the logits' shape)
+        or "mask" (float32, the logits' shape); or "metric": the first file is a
+        uint8 predicted label map [B, D, H, W], the second the truth, and the
+        step is DiceMetric's (one-hot both by scatter, sums over space,
+        2 tp / (|y| + |y_pred|), NaN for an empty truth, MONAI's 'mean')
   stdin "check"                  -> {"loss": float, "torch": version}
   stdin "time THREADS N GRAD"    -> {"ms": [N step times in milliseconds]}, GRAD 1 for
                                     loss + gradient, 0 for the loss alone (no autograd)
@@ -42,6 +46,18 @@ def load(argv):
     return logits, target, kind == "labels"
 
 
+def dice_metric(pred, truth, C):
+    onehot = lambda m: torch.zeros((m.shape[0], C, *m.shape[2:]), dtype=torch.float32).scatter_(1, m, 1.0)
+    p, g = onehot(pred), onehot(truth)
+    axes = list(range(2, p.dim()))
+    tp = torch.sum(p * g, dim=axes)
+    y_o = torch.sum(g, dim=axes)
+    score = torch.where(y_o > 0, 2.0 * tp / (y_o + torch.sum(p, dim=axes)), torch.tensor(float("nan")))
+    # MONAI's do_metric_reduction 'mean': classes per item (NaN left out), then the items
+    per_item = torch.nanmean(score, dim=1)
+    return torch.nanmean(per_item)
+
+
 def dice(logits, target, labels):
     C = logits.shape[1]
     p = torch.sigmoid(logits) if C == 1 else torch.softmax(logits, dim=1)
@@ -62,22 +78,33 @@ def step(logits, target, labels, grad):
     return loss
 
 
+def load_metric(argv):
+    B, D, H, W, C = (int(a) for a in argv[4:9])
+    read = lambda path: torch.from_numpy(np.fromfile(path, dtype=np.uint8).reshape(B, 1, D, H, W).astype(np.int64))
+    return read(argv[1]), read(argv[2]), C
+
+
 def main():
-    logits, target, labels = load(sys.argv)
+    if sys.argv[3] == "metric":
+        pred, truth, C = load_metric(sys.argv)
+        step_of = lambda grad: dice_metric(pred, truth, C)
+    else:
+        logits, target, labels = load(sys.argv)
+        step_of = lambda grad: step(logits, target, labels, grad)
     for line in sys.stdin:
         words = line.split()
         if not words:
             continue
         if words[0] == "check":
-            reply = {"loss": float(step(logits, target, labels, False)), "torch": torch.__version__}
+            reply = {"loss": float(step_of(False)), "torch": torch.__version__}
         elif words[0] == "time":
             torch.set_num_threads(int(words[1]))
             grad = words[3] == "1"
-            step(logits, target, labels, grad)  # warm-up at this thread count
+            step_of(grad)  # warm-up at this thread count
             ms = []
             for _ in range(int(words[2])):
                 start = time.perf_counter()
-                step(logits, target, labels, grad)
+                step_of(grad)
                 ms.append((time.perf_counter() - start) * 1e3)
             reply = {"ms": ms}
         else:
