@@ -143,10 +143,14 @@ export async function evaluateNifti(args: MetricArgs): Promise<Scores & { cases?
   const widened = results.map((r) => ({ ...r, counts: widen(r.counts, classes) }));
   const total = widened.map((r) => r.counts).reduce(mergeCounts);
   const labels = labelsOf(total, args);
-  return {
-    ...scores(total, labels, widened[0]!.mm3),
-    cases: widened.map((r) => ({ name: r.name, ...scores(r.counts, labels, r.mm3) })),
-  };
+  const cases = widened.map((r) => ({ name: r.name, ...scores(r.counts, labels, r.mm3) }));
+  // the dataset's volumes: each case's in its own voxel size, summed
+  const dataset = scores(total, labels, 0);
+  for (const [i, row] of dataset.classes.entries()) {
+    row.truthVolumeMm3 = cases.reduce((sum, c) => sum + c.classes[i]!.truthVolumeMm3, 0);
+    row.predictionVolumeMm3 = cases.reduce((sum, c) => sum + c.classes[i]!.predictionVolumeMm3, 0);
+  }
+  return { ...dataset, cases };
 }
 
 /** One item's counts with `C` classes: a class it lacks is in no voxel, so every voxel is its true negative. */

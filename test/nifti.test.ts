@@ -144,6 +144,8 @@ describe("npx dice-wasm metric", () => {
     expect(out.cases[1].meanDice).toBe(1);
     const both = expected([...pred, ...truth], [...truth, ...truth], 1);
     expect(out.classes[0].dice).toBeCloseTo(both.dice, 12);
+    // volumes add up case by case (each case in its own voxel size: 1 mm³ here)
+    expect(out.classes[0].truthVolumeMm3).toBe(both.truthVoxels);
   });
 
   it("errors: different grids (exit 1), a voxel size mismatch (a warning), a missing file, bad arguments (exit 2)", () => {
