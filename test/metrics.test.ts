@@ -151,6 +151,9 @@ describe.each(BUILDS)("confusionCounts (simd: $simd)", (build) => {
       "INVALID_OPTION",
       /unknown option 'num_classes'/,
     );
+    // an ignore label beyond int32 matches nothing (passed on as int32 it would wrap to 1)
+    const far = confusionCounts(t, t, { ...o, ignoreIndex: 2 ** 32 + 1 });
+    expect(far.tp).toEqual(Float64Array.of(1, 2, 1));
     expect(t).toEqual(Uint8Array.of(0, 1, 2, 1)); // inputs untouched
   });
 });

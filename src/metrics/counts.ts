@@ -173,6 +173,8 @@ export function countLabels(
   let t = labelMapOf(fn, "target", unwrap(target));
   let p = scores ? scoresOf(fn, unwrap(prediction)) : labelMapOf(fn, "prediction", unwrap(prediction));
   const { B, S, C, ignore, planar } = checked(fn, p, t, options);
+  // an ignore label outside int32 matches no label; passed to the kernel it would wrap to one
+  const ignorable = ignore !== undefined && ignore >= -(2 ** 31) && ignore < 2 ** 31;
   const k = kernels();
   const { heap } = runtime();
   // both maps as the wider of their types (the argmax's the narrowest that holds C classes), so that one kernel reads them
@@ -231,7 +233,7 @@ export function countLabels(
         const pAt = predictionChunk(buffer, b, v0, n);
         const out = new Uint32Array(buffer, outPtr, outFields);
         out.fill(0);
-        k.labelCounts(tAt, pAt, n, C, KIND[bytes], ignore ?? 0, ignore === undefined ? 0 : 1, outPtr);
+        k.labelCounts(tAt, pAt, n, C, KIND[bytes], ignore ?? 0, ignorable ? 1 : 0, outPtr);
         for (let c = 0; c < C; c++) {
           const o = c * fields;
           truth[c]! += out[o + TRUTH]!;
