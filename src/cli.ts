@@ -53,7 +53,9 @@ function fail(message: string, usage: string): never {
   process.exit(2);
 }
 
+let progressShown = false;
 function progress(done: number, total: number, label: string): void {
+  progressShown = done < total;
   const width = 30;
   const filled = Math.round((done / total) * width);
   process.stderr.write(
@@ -104,7 +106,8 @@ const whole = /^[0-9]+$/;
 if (command === "metric") {
   if (positionals.length !== 2) fail(`metric takes two paths, PRED and TRUTH, got ${positionals.length}`, usage);
   const text = values.classes as string | undefined;
-  const classes = text?.split(",").map((c) => (whole.test(c) ? Number(c) : Number.NaN));
+  const listed = text?.split(",").map((c) => (whole.test(c) ? Number(c) : Number.NaN));
+  const classes = listed && [...new Set(listed)]; // a label listed twice counts once in the mean
   if (classes?.some((c) => !Number.isInteger(c) || c < 0)) {
     fail(`--classes takes whole numbers ≥ 0 separated by commas, got '${text}'`, usage);
   }
@@ -124,7 +127,7 @@ if (command === "metric") {
     }
   } catch (error) {
     if (!(error instanceof DiceWasmError)) throw error;
-    process.stderr.write(`dice-wasm metric: ${error.message}\n`);
+    process.stderr.write(`${progressShown ? "\n" : ""}dice-wasm metric: ${error.message}\n`);
     process.exit(1);
   }
 } else if (command === "bench") {

@@ -22,6 +22,7 @@ export interface ClassRow {
 
 export interface Scores {
   classes: ClassRow[];
+  /** over the classes present in the truth (the others' Dice is null, MONAI's ignore_empty) */
   meanDice: number | null;
 }
 
@@ -60,15 +61,24 @@ function load(path: string): NiftiLabels {
 
 /** Checks that two volumes describe the same grid: dimensions (an error), voxel size and affine (warnings). */
 function paired(p: NiftiLabels, t: NiftiLabels, names: [string, string], warn: (m: string) => void): void {
-  if (p.dims.join() !== t.dims.join()) {
+  // [64, 64, 64, 1] and [64, 64, 64] are the same grid
+  const grid = (dims: number[]) => {
+    let rank = dims.length;
+    while (rank > 1 && dims[rank - 1] === 1) rank--;
+    return dims.slice(0, rank).join();
+  };
+  if (grid(p.dims) !== grid(t.dims)) {
     throw new DiceWasmError(
       "SHAPE_MISMATCH",
       `${names[0]} is [${p.dims}] voxels but ${names[1]} is [${t.dims}]: resample the prediction to the truth's grid (nearest neighbour).`,
     );
   }
+  const mm = (v: number[]) => `${v.map((x) => +x.toPrecision(6)).join(" × ")} mm`;
   const close = (a: number[], b: number[]) => a.every((x, i) => Math.abs(x - b[i]!) <= 1e-4 * Math.max(1, Math.abs(x)));
   if (!close(p.pixdim, t.pixdim))
-    warn(`${names[0]}: voxel size [${p.pixdim}] differs from ${names[1]}'s [${t.pixdim}]; volumes use the truth's.`);
+    warn(
+      `${names[0]}: voxel size ${mm(p.pixdim)} differs from ${names[1]}'s ${mm(t.pixdim)}; volumes use the truth's.`,
+    );
   if (p.affine && t.affine && !close(p.affine.flat(), t.affine.flat())) {
     warn(`${names[0]}: its affine differs from ${names[1]}'s; are they in the same space?`);
   }
@@ -94,14 +104,30 @@ function scores(counts: ConfusionCounts, labels: number[], mm3: number): Scores 
 }
 
 /** Counts of one pair of files with `numClasses` classes, and the truth's voxel volume. */
-function countPair(pred: string, truth: string, warn: (m: string) => void, numClasses?: number) {
+function countPair(pred: string, truth: string, warn: (m: string) => void) {
   const [p, t] = [load(pred), load(truth)];
   paired(p, t, [pred, truth], warn);
-  let max = 0;
-  for (const map of [p.labels, t.labels]) for (const l of map) if (l > max) max = l;
-  const C = numClasses ?? max + 1;
-  const counts = confusionCounts(p.labels, t.labels, { shape: [1, t.labels.length], numClasses: C });
+  let [min, max] = [0, 0];
+  for (const map of [p.labels, t.labels]) {
+    for (const l of map) [min, max] = [Math.min(min, l), Math.max(max, l)];
+  }
+  if (min < 0 || max >= 65536) {
+    const [name, map] = p.labels.some((l) => l < 0 || l >= 65536) ? [pred, p.labels] : [truth, t.labels];
+    const at = map.findIndex((l) => l < 0 || l >= 65536);
+    throw new DiceWasmError("LABEL_OUT_OF_RANGE", `${name}: voxel ${at} holds ${map[at]}; labels are 0 to 65535.`);
+  }
+  const counts = confusionCounts(p.labels, t.labels, { shape: [1, t.labels.length], numClasses: max + 1 });
   return { counts, mm3: t.pixdim[0] * t.pixdim[1] * t.pixdim[2], max };
+}
+
+/** The entries of a folder, or an error that names it. */
+function entries(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? error;
+    throw new DiceWasmError("INVALID_OPTION", `${path}: not a folder of NIfTI files (${code}).`);
+  }
 }
 
 /** The labels to report: the asked ones, or every label present but background. */
@@ -120,10 +146,11 @@ export async function evaluateNifti(args: MetricArgs): Promise<Scores & { cases?
   const warn = args.onWarning ?? (() => {});
   const folder = statSync(args.prediction, { throwIfNoEntry: false })?.isDirectory();
   if (!folder) {
-    const { counts, mm3 } = countPair(args.prediction, args.truth, warn);
-    return scores(counts, labelsOf(counts, args), mm3);
+    const { counts, mm3, max } = countPair(args.prediction, args.truth, warn);
+    const all = widen(counts, Math.max(max, ...(args.classes ?? [])) + 1);
+    return scores(all, labelsOf(all, args), mm3);
   }
-  const names = readdirSync(args.truth).filter(isNifti).sort();
+  const names = entries(args.truth).filter(isNifti).sort();
   const missing = names.filter((n) => !statSync(join(args.prediction, n), { throwIfNoEntry: false }));
   if (!names.length) throw new DiceWasmError("INVALID_OPTION", `${args.truth}: no .nii or .nii.gz files.`);
   if (missing.length) {
@@ -132,14 +159,13 @@ export async function evaluateNifti(args: MetricArgs): Promise<Scores & { cases?
       `${args.prediction}: no prediction for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}.`,
     );
   }
-  // the classes of the whole dataset, so that every case's counts have the same shape and merge
-  const C = args.classes ? Math.max(...args.classes) + 1 : undefined;
   const results = names.map((name, i) => {
     args.onProgress?.(i, names.length, basename(name));
-    return { name, ...countPair(join(args.prediction, name), join(args.truth, name), warn, C) };
+    return { name, ...countPair(join(args.prediction, name), join(args.truth, name), warn) };
   });
   args.onProgress?.(names.length, names.length, "done");
-  const classes = C ?? Math.max(...results.map((r) => r.max)) + 1;
+  // the classes of the whole dataset (and those asked for), so that every case's counts merge
+  const classes = Math.max(...results.map((r) => r.max), ...(args.classes ?? [])) + 1;
   const widened = results.map((r) => ({ ...r, counts: widen(r.counts, classes) }));
   const total = widened.map((r) => r.counts).reduce(mergeCounts);
   const labels = labelsOf(total, args);
@@ -168,6 +194,14 @@ function widen(counts: ConfusionCounts, C: number): ConfusionCounts {
 }
 
 /** The table the CLI prints. */
+/** "mean Dice over the K classes present (…absent…): x". */
+function meanLine(result: Scores): string {
+  const present = result.classes.filter((c) => c.dice !== null).length;
+  const absent = result.classes.length - present;
+  const note = absent ? ` (${absent} absent from the truth: no Dice, as MONAI's ignore_empty)` : "";
+  return `mean Dice over the ${present} classes present${note}: ${result.meanDice === null ? "—" : result.meanDice.toFixed(4)}`;
+}
+
 export function formatScores(result: Scores): string {
   const fmt = (x: number | null, digits = 4) => (x === null ? "—" : x.toFixed(digits));
   const rows = result.classes.map((c) =>
@@ -184,9 +218,5 @@ export function formatScores(result: Scores): string {
   const head = ["label", "Dice", "IoU", "truth voxels", "predicted voxels", "truth mm³", "predicted mm³"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
-  return [
-    line(head),
-    ...rows.map(line),
-    `mean Dice over ${result.classes.length} classes: ${fmt(result.meanDice)}`,
-  ].join("\n");
+  return [line(head), ...rows.map(line), meanLine(result)].join("\n");
 }

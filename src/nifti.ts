@@ -7,7 +7,7 @@ import type { LabelMap } from "./metrics/counts.js";
 export interface NiftiLabels {
   /** spatial sizes (dim[1..dim[0]]), fastest-varying first, as stored */
   dims: number[];
-  /** voxel sizes in the file's units (pixdim[1..3]), mm for the usual xyzt_units */
+  /** voxel sizes in mm (pixdim[1..3] in the units xyzt_units names) */
   pixdim: [number, number, number];
   /** the sform (or, without one, none) as 3 rows of 4; undefined when the file has no sform */
   affine: number[][] | undefined;
@@ -60,7 +60,7 @@ function formatOf(view: DataView, name: string): { version: 1 | 2; little: boole
   }
   return fail(
     "INVALID_SHAPE",
-    `${name}: not a NIfTI-1 or NIfTI-2 file (sizeof_hdr is neither 348 nor 540); a gzipped file must end in .gz.`,
+    `${name}: not a NIfTI-1 or NIfTI-2 file (sizeof_hdr is neither 348 nor 540, after gunzip if it was gzipped).`,
   );
 }
 
@@ -83,6 +83,9 @@ export function readNiftiLabels(bytes: Uint8Array, name = "NIfTI file"): NiftiLa
   const voxOffset = v1 ? f32(108) : Number(view.getBigInt64(168, little));
   const [slope, inter] = v1 ? [f32(112), f32(116)] : [f64(176), f64(184)];
   const sformCode = v1 ? i16(254) : view.getInt32(348, little);
+  // xyzt_units' spatial part: metres, millimetres (also when unset, as most tools assume) or micrometres
+  const units = (v1 ? view.getUint8(123) : view.getInt32(500, little)) & 0x07;
+  const toMm = units === 1 ? 1000 : units === 3 ? 0.001 : 1;
   const srow = (r: number) =>
     Array.from({ length: 4 }, (_, j) => (v1 ? f32(280 + 16 * r + 4 * j) : f64(400 + 32 * r + 8 * j)));
 
@@ -152,7 +155,7 @@ export function readNiftiLabels(bytes: Uint8Array, name = "NIfTI file"): NiftiLa
   }
   return {
     dims,
-    pixdim: [Math.abs(pix(1)), Math.abs(pix(2)), Math.abs(pix(3))],
+    pixdim: [Math.abs(pix(1)) * toMm, Math.abs(pix(2)) * toMm, Math.abs(pix(3)) * toMm],
     affine: sformCode > 0 ? [srow(0), srow(1), srow(2)] : undefined,
     datatype: { code, name: type.name },
     labels,

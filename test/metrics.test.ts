@@ -82,7 +82,7 @@ describe.each(BUILDS)("confusionCounts (simd: $simd)", (build) => {
   });
 
   it.each(["channels-last", "channels-first"] as const)(
-    "class scores with argmax: true, %s: the counts of their argmax (first maximum, NaN never wins)",
+    "class scores with argmax: true, %s: the counts of their argmax (first maximum, NaN the largest, as torch)",
     (layout) => {
       const [B, S, C] = [2, 3000, 5];
       const scores = Float32Array.from({ length: B * S * C }, (_, i) => Math.round(Math.sin(i * 12.9898) * 4) / 2);
@@ -94,7 +94,7 @@ describe.each(BUILDS)("confusionCounts (simd: $simd)", (build) => {
         let best = 0;
         for (let c = 1; c < C; c++) {
           const [x, y] = [scores[at(b, v, c)]!, scores[at(b, v, best)]!];
-          if (x > y || (Number.isNaN(y) && !Number.isNaN(x))) best = c;
+          if (x > y || (Number.isNaN(x) && !Number.isNaN(y))) best = c;
         }
         return best;
       });

@@ -44,6 +44,15 @@ describe("readNiftiLabels", () => {
     expect(read.affine).toEqual(sform);
   });
 
+  it("voxel sizes in millimetres from xyzt_units: metres and micrometres converted", () => {
+    const metres = niftiBytes({ dims, datatype: 2, values, pixdim: [0.001, 0.001, 0.002] });
+    metres[123] = 1; // NIFTI_UNITS_METER
+    expect(readNiftiLabels(metres).pixdim.map((x) => +x.toPrecision(6))).toEqual([1, 1, 2]);
+    const microns = niftiBytes({ dims, datatype: 2, values, pixdim: [500, 500, 2000] });
+    microns[123] = 3; // NIFTI_UNITS_MICRON
+    expect(readNiftiLabels(microns).pixdim).toEqual([0.5, 0.5, 2]);
+  });
+
   it("errors: not NIfTI, truncated, unsupported type, fractional labels, bad dimensions", () => {
     expectError(
       () => readNiftiLabels(new Uint8Array(400), "x.nii"),
@@ -122,7 +131,7 @@ describe("npx dice-wasm metric", () => {
     expect(out.meanDice).toBeCloseTo((rows[0]!.dice + rows[1]!.dice) / 2, 12);
     const table = cli(join(dir, "pred.nii.gz"), join(dir, "truth.nii"), "--classes", "0,2");
     expect(table.stdout).toMatch(/label\s+Dice\s+IoU/);
-    expect(table.stdout).toMatch(/mean Dice over 2 classes/);
+    expect(table.stdout).toMatch(/mean Dice over the 2 classes present: /);
   });
 
   it("two folders, paired by name: the cases and the dataset from merged counts, a progress bar", () => {
@@ -146,6 +155,10 @@ describe("npx dice-wasm metric", () => {
     expect(out.classes[0].dice).toBeCloseTo(both.dice, 12);
     // volumes add up case by case (each case in its own voxel size: 1 mm³ here)
     expect(out.classes[0].truthVolumeMm3).toBe(both.truthVoxels);
+    // --classes below the data's largest label: only those rows, the counts still whole (labels 2 exist)
+    const one = JSON.parse(cli(pd, td, "--json", "--classes", "1,1").stdout);
+    expect(one.classes.map((c: { label: number }) => c.label)).toEqual([1]);
+    expect(one.classes[0].dice).toBeCloseTo(both.dice, 12);
   });
 
   it("errors: different grids (exit 1), a voxel size mismatch (a warning), a missing file, bad arguments (exit 2)", () => {
@@ -156,11 +169,27 @@ describe("npx dice-wasm metric", () => {
     writeFileSync(join(dir, "coarse.nii"), niftiBytes({ dims, datatype: 2, values: pred, pixdim: [1, 1, 1] }));
     const coarse = cli(join(dir, "coarse.nii"), join(dir, "truth.nii"));
     expect(coarse.status).toBe(0);
-    expect(coarse.stderr).toMatch(/warning: .*voxel size \[1,1,1\] differs/);
+    expect(coarse.stderr).toMatch(/warning: .*voxel size 1 × 1 × 1 mm differs from .*0\.5 × 0\.5 × 2 mm/);
     const missing = cli(join(dir, "nope.nii"), join(dir, "truth.nii"));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nope\.nii: cannot read it \(ENOENT\)/);
     expect(cli(join(dir, "truth.nii")).status).toBe(2);
+    // a folder against a file, a folder that does not exist: named, exit 1, no stack trace
+    const notDir = cli(dir, join(dir, "truth.nii"));
+    expect([notDir.status, notDir.stderr]).toEqual([
+      1,
+      expect.stringMatching(/truth\.nii: not a folder of NIfTI files \(ENOTDIR\)/),
+    ]);
+    // a label no class can hold, named with its file
+    writeFileSync(
+      join(dir, "negative.nii"),
+      niftiBytes({ dims, datatype: 4, values: pred.map((l, i) => (i === 3 ? -1 : l)) }),
+    );
+    const negative = cli(join(dir, "negative.nii"), join(dir, "truth.nii"));
+    expect([negative.status, negative.stderr]).toEqual([
+      1,
+      expect.stringMatching(/negative\.nii: voxel 3 holds -1; labels are 0 to 65535/),
+    ]);
     expect(cli("a", "b", "--classes", "1,x").stderr).toMatch(/--classes takes whole numbers/);
   });
 });

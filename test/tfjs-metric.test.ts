@@ -40,6 +40,14 @@ describe.each(TF_BACKENDS)("diceMetric for tfjs on %s", (backendName) => {
     tf.dispose(Object.values(data));
   });
 
+  it("one channel (sigmoid probabilities): the Dice of yPred > 0.5", () => {
+    const yPred = tf.tensor([0.9, 0.2, 0.7, 0.4, 0.6, 0.1], [1, 6, 1]);
+    const yTrue = tf.tensor([1, 0, 0, 1, 1, 0], [1, 6, 1]);
+    const got = diceMetric()(yTrue, yPred);
+    expect(got.dataSync()[0]).toBeCloseTo((2 * 2) / (3 + 3), 6); // predicted {0, 2, 4}, true {0, 3, 4}
+    tf.dispose([yPred, yTrue, got]);
+  });
+
   it("bad input: typed errors", () => {
     expectError(
       () => diceMetric({ include_background: false } as never),

@@ -184,8 +184,8 @@ export function labelCounts(t: usize, p: usize, n: i32, C: i32, kind: i32, ignor
 
 /**
  * Class scores to labels: for each of n voxels the first class with the
- * largest score (NaN never wins; all NaN gives class 0), as tf.argMax and
- * torch.argmax. Channels-last when planeStride is 0 (C floats a voxel), else
+ * largest score, a NaN counting as larger than any number, as torch.argmax
+ * (which MONAI's metrics use) does. Channels-last when planeStride is 0 (C floats a voxel), else
  * class c of voxel v at v + c·planeStride. Labels written as `kind`.
  */
 export function argmaxLabels(scores: usize, n: i32, C: i32, planeStride: i32, out: usize, kind: i32): void {
@@ -197,8 +197,8 @@ export function argmaxLabels(scores: usize, n: i32, C: i32, planeStride: i32, ou
     for (let c = 1; c < C; c++) {
       at += step;
       const s = load<f32>(at);
-      // s > best is false for NaN; a NaN best is replaced by any number
-      if (s > best || (best != best && s == s)) {
+      // the first NaN wins, and nothing replaces it (s > NaN is false)
+      if (s > best || (s != s && best == best)) {
         best = s;
         label = c;
       }

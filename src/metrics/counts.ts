@@ -19,7 +19,7 @@ export interface CountOptions {
   ignoreIndex?: number;
   /**
    * The prediction is class scores (a Float32Array of numClasses per voxel): count their argmax, the first
-   * largest score, as tf.argMax and torch.argmax (NaN never wins), taken chunk by chunk in wasm memory.
+   * largest score with NaN the largest, as torch.argmax (MONAI's), taken chunk by chunk in wasm memory.
    */
   argmax?: boolean;
   /** The scores' layout: 'channels-last' [B, ...spatial, C] (default) or 'channels-first' [B, C, ...spatial]. */

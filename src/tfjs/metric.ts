@@ -11,7 +11,7 @@ export interface DiceMetricOptions {
 
 /**
  * A metric function (yTrue, yPred) → scalar: the hard Dice of argmax(yPred)
- * against one-hot yTrue [B, ...spatial, C], reduced as MONAI's DiceMetric
+ * (with one channel, of yPred > 0.5) against one-hot yTrue [B, ...spatial, C], reduced as MONAI's DiceMetric
  * does by default: each item's mean over the classes present in its labels
  * (ignore_empty), then the mean over the items that have one (0 when none
  * has). Named `dice` in the training logs.
@@ -38,12 +38,14 @@ export function diceMetric(options: DiceMetricOptions = {}): (yTrue: tf.Tensor, 
       }
       const C = yPred.shape.at(-1)!;
       const B = yPred.shape[0]!;
-      // float32 counts: tf.div of int32 tensors would floor
-      const predicted = tf.reshape(tf.cast(tf.oneHot(tf.argMax(yPred, -1), C), "float32"), [B, -1, C]);
+      // float32 counts: tf.div of int32 tensors would floor. One channel: sigmoid probabilities, foreground above 0.5
+      const hard = C === 1 ? tf.greater(yPred, 0.5) : tf.oneHot(tf.argMax(yPred, -1), C);
+      const predicted = tf.reshape(tf.cast(hard, "float32"), [B, -1, C]);
       const truth = tf.reshape(tf.cast(tf.greater(yTrue, 0.5), "float32"), [B, -1, C]);
       const hits = tf.sum(tf.mul(predicted, truth), 1);
       const [t, p] = [tf.sum(truth, 1), tf.sum(predicted, 1)];
-      const kept = (x: tf.Tensor) => tf.slice(x, [0, first], [B, C - first]);
+      const skip = C === 1 ? 0 : first; // one channel is the foreground: nothing to leave out
+      const kept = (x: tf.Tensor) => tf.slice(x, [0, skip], [B, C - skip]);
       const present = tf.greater(kept(t), 0);
       const perClass = tf.div(tf.mul(2, kept(hits)), tf.maximum(tf.add(kept(t), kept(p)), 1));
       // MONAI's 'mean': each item's mean over its present classes, then over the items that have one
