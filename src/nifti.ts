@@ -102,7 +102,14 @@ export function readNiftiLabels(bytes: Uint8Array, name = "NIfTI file"): NiftiLa
     );
   }
   const n = dims.reduce((a, d) => a * d, 1);
-  const start = Math.max(Math.round(voxOffset), v1 ? 352 : 544);
+  const headerEnd = v1 ? 352 : 544;
+  if (!Number.isFinite(voxOffset) || voxOffset < headerEnd) {
+    fail(
+      "INVALID_SHAPE",
+      `${name}: vox_offset is ${voxOffset}, not where the voxels of a single .nii file start (≥ ${headerEnd}): a corrupt header, or a .hdr/.img pair (not supported)?`,
+    );
+  }
+  const start = Math.round(voxOffset);
   if (start + n * type.bytes > bytes.byteLength) {
     fail(
       "INVALID_SHAPE",
@@ -145,10 +152,10 @@ export function readNiftiLabels(bytes: Uint8Array, name = "NIfTI file"): NiftiLa
   for (let i = 0; i < n; i++) {
     const raw = values ? values[i]! : read(i);
     const value = scaled ? raw * slope + inter : raw;
-    if (isFloat && !Number.isInteger(value)) {
+    if (isFloat && !(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31)) {
       fail(
         "NON_INTEGER_LABEL",
-        `${name}: voxel ${i} holds ${value}, not a whole label: a probability map or a resampled (interpolated) label volume? Labels need nearest-neighbour resampling.`,
+        `${name}: voxel ${i} holds ${value}, not a whole label (in the int32 range): a probability map or a resampled (interpolated) label volume? Labels need nearest-neighbour resampling.`,
       );
     }
     labels[i] = value;
@@ -158,6 +165,15 @@ export function readNiftiLabels(bytes: Uint8Array, name = "NIfTI file"): NiftiLa
     pixdim: [Math.abs(pix(1)) * toMm, Math.abs(pix(2)) * toMm, Math.abs(pix(3)) * toMm],
     affine: sformCode > 0 ? [srow(0), srow(1), srow(2)] : undefined,
     datatype: { code, name: type.name },
-    labels,
+    labels: narrowest(labels),
   };
+}
+
+/** Labels in the narrowest unsigned type that holds them: uint8 maps take the counting kernel's vector path. */
+function narrowest(labels: LabelMap): LabelMap {
+  if (!(labels instanceof Int32Array)) return labels;
+  let [min, max] = [0, 0];
+  for (const l of labels) [min, max] = [Math.min(min, l), Math.max(max, l)];
+  if (min < 0) return labels;
+  return max < 256 ? Uint8Array.from(labels) : max < 65536 ? Uint16Array.from(labels) : labels;
 }

@@ -9,9 +9,11 @@ import {
   createVolume,
   diceMetric,
   generalizedDiceScore,
+  init,
   meanIoU,
   mergeCounts,
 } from "../src/index.js";
+import { runtime } from "../src/runtime.js";
 import { BUILDS, expectError, labels, useBuild } from "./helpers.js";
 
 /** tp, fp, fn, tn per (item, class) by the definition, in float64. */
@@ -235,5 +237,44 @@ describe("label maps in wasm memory", () => {
     expect([tv.array, pv.array]).toEqual([t, p]);
     tv.free();
     pv.free();
+  });
+});
+
+describe("the counting kernel where it can go wrong", () => {
+  beforeAll(() => useBuild({ simd: true }));
+
+  it.each([3, 6])("constant labels around a block's 255 vectors (u8 lanes must not wrap), %i classes", (C) => {
+    for (const n of [255 * 16, 255 * 16 + 16, 256 * 16 + 16, 510 * 16 + 15]) {
+      const t = new Uint8Array(n).fill(C - 1);
+      const got = confusionCounts(t, t.slice(), { shape: [1, n], numClasses: C });
+      expect([got.tp[C - 1], got.fp[C - 1], got.fn[C - 1]]).toEqual([n, 0, 0]);
+    }
+  });
+
+  it.each([2, 3])("labels 2, 3 and 255 on the vector path with %i classes are bad labels, named", (C) => {
+    const n = 64 * 16;
+    for (const bad of [2, 3, 255].filter((b) => b >= C)) {
+      const t = labels(Uint8Array, n, C, 12);
+      t[700] = bad;
+      expectError(
+        () => confusionCounts(t.slice(), t, { shape: [1, n], numClasses: C }),
+        "LABEL_OUT_OF_RANGE",
+        new RegExp(`holds ${bad} at index 700`),
+      );
+    }
+  });
+
+  it("a view of wasm memory passed as an array (volume.array) stays right when counting grows memory", async () => {
+    await init(); // a fresh runtime: little free memory, so the count's buffers grow it
+    const n = 2 ** 21;
+    const v = createVolume(n, "uint8");
+    v.array.set(labels(Uint8Array, n, 3, 13));
+    const copy = v.array.slice();
+    const before = runtime().heap.memory.buffer.byteLength;
+    const view = v.array;
+    const got = confusionCounts(view, view, { shape: [1, n], numClasses: 3 });
+    expect(runtime().heap.memory.buffer.byteLength).toBeGreaterThan(before); // it did grow
+    expect(got).toEqual(confusionCounts(copy, copy, { shape: [1, n], numClasses: 3 }));
+    v.free();
   });
 });

@@ -17,11 +17,11 @@ describe("readNiftiLabels", () => {
   it.each([
     [2, 1, true, Uint8Array],
     [512, 2, false, Uint16Array],
-    [4, 2, true, Int32Array],
-    [8, 1, false, Int32Array],
-    [16, 2, true, Int32Array],
-    [64, 1, true, Int32Array],
-    [256, 2, false, Int32Array],
+    [4, 2, true, Uint8Array],
+    [8, 1, false, Uint8Array],
+    [16, 2, true, Uint8Array],
+    [64, 1, true, Uint8Array],
+    [256, 2, false, Uint8Array],
   ] as const)("datatype %i, NIfTI-%i, little-endian %s: the labels as %o", (datatype, version, little, Type) => {
     const read = readNiftiLabels(niftiBytes({ dims, datatype, values, version, little, pixdim: [0.5, 0.5, 2] }));
     expect(read.labels).toBeInstanceOf(Type);
@@ -77,6 +77,25 @@ describe("readNiftiLabels", () => {
       () => readNiftiLabels(niftiBytes({ dims: [5, 0, 3], datatype: 2, values: [] })),
       "INVALID_SHAPE",
       /≥ 1/,
+    );
+    const nanOffset = niftiBytes({ dims, datatype: 2, values });
+    new DataView(nanOffset.buffer).setFloat32(108, Number.NaN, true);
+    expectError(() => readNiftiLabels(nanOffset), "INVALID_SHAPE", /vox_offset is NaN/);
+    const huge = values.map((v, i) => (i === 2 ? 2 ** 32 + 1 : v));
+    expectError(
+      () => readNiftiLabels(niftiBytes({ dims, datatype: 64, values: huge })),
+      "NON_INTEGER_LABEL",
+      /voxel 2 holds 4294967297/,
+    );
+  });
+
+  it("labels narrowed to the smallest unsigned type that holds them; negative ones stay int32", () => {
+    // labels 0…3 of any type are uint8 (the counting kernel's vector path), as checked above
+    expect(
+      readNiftiLabels(niftiBytes({ dims, datatype: 8, values: values.map((v) => v * 1000) })).labels,
+    ).toBeInstanceOf(Uint16Array);
+    expect(readNiftiLabels(niftiBytes({ dims, datatype: 4, values: values.map((v) => v - 1) })).labels).toBeInstanceOf(
+      Int32Array,
     );
   });
 });

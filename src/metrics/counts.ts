@@ -61,7 +61,7 @@ const KIND = { 1: 1, 2: 2, 4: 3 } as const; // bytes per label → the kernel's 
 const CHUNK = 1 << 20; // voxels a call: the counts of a call fit u32, and the buffers stay small
 const instances = new WeakMap<WebAssembly.Memory, MetricsExports>();
 
-/** The counting kernel on the runtime's memory, instantiated on first use (1 KiB: synchronously, also in a browser). */
+/** The counting kernel on the runtime's memory, instantiated on first use (< 4 KiB: synchronously, also in a browser). */
 function kernels(): MetricsExports {
   const { memory } = runtime().heap;
   let k = instances.get(memory);
@@ -133,9 +133,21 @@ function checked(fn: string, prediction: Prediction, target: LabelMap, options: 
   return { B, S, C: numClasses, ignore: ignoreIndex, scores, planar: layout === "channels-first" };
 }
 
-/** The first label of `map` that is neither a class nor the ignore label (the kernel counted a shortfall). */
-function badLabel(fn: string, name: string, map: LabelMap, C: number, ignore: number | undefined): never {
-  const at = map.findIndex((l) => (l < 0 || l >= C) && l !== ignore);
+/**
+ * The first label of `map` that is neither a class nor the ignore label (the kernel counted a shortfall);
+ * for the prediction, outside the voxels the target ignores.
+ */
+function badLabel(
+  fn: string,
+  name: string,
+  map: LabelMap,
+  C: number,
+  ignore: number | undefined,
+  target?: LabelMap,
+  targetIgnore?: number,
+): never {
+  const ignored = (i: number) => target !== undefined && target[i] === targetIgnore;
+  const at = map.findIndex((l, i) => (l < 0 || l >= C) && l !== ignore && !ignored(i));
   return fail(
     "LABEL_OUT_OF_RANGE",
     `${fn}: the ${name} holds ${map[at]} at index ${at}, which is not a class in [0, ${C})${ignore === undefined ? "" : ` nor the ignoreIndex ${ignore}`}; set numClasses (background included), or ignoreIndex for a label to leave out.`,
@@ -169,6 +181,15 @@ export function countLabels(
   options: CountOptions,
 ): ConfusionCounts {
   const scores = Boolean(options?.argmax);
+  const { heap } = runtime();
+  // a volume's view is taken again after allocating, which may grow memory and detach it; so is a
+  // view of wasm memory passed as an array (volume.array), from where it was
+  const rebind = (x: unknown) => {
+    if (x instanceof WasmVolume || !ArrayBuffer.isView(x) || x.buffer !== heap.memory.buffer) return () => x;
+    const [Type, offset, length] = [x.constructor as Uint8ArrayConstructor, x.byteOffset, (x as Uint8Array).length];
+    return () => new Type(heap.memory.buffer, offset, length);
+  };
+  const [again, againPrediction] = [rebind(target), rebind(prediction)];
   const unwrap = (x: unknown) => (x instanceof WasmVolume ? x.array : x);
   let t = labelMapOf(fn, "target", unwrap(target));
   let p = scores ? scoresOf(fn, unwrap(prediction)) : labelMapOf(fn, "prediction", unwrap(prediction));
@@ -176,9 +197,8 @@ export function countLabels(
   // an ignore label outside int32 matches no label; passed to the kernel it would wrap to one
   const ignorable = ignore !== undefined && ignore >= -(2 ** 31) && ignore < 2 ** 31;
   const k = kernels();
-  const { heap } = runtime();
   // both maps as the wider of their types (the argmax's the narrowest that holds C classes), so that one kernel reads them
-  const pBytes = p instanceof Float32Array ? (C <= 256 ? 1 : C <= 65536 ? 2 : 4) : p.BYTES_PER_ELEMENT;
+  const pBytes = p instanceof Float32Array ? (C <= 256 ? 1 : 2) : p.BYTES_PER_ELEMENT;
   const bytes = Math.max(pBytes, t.BYTES_PER_ELEMENT) as 1 | 2 | 4;
   // scores take C floats a voxel: fewer voxels a chunk, so that the scores' buffer stays at 16 MiB
   const chunk = Math.min(scores ? Math.max(1, Math.floor((CHUNK * 4) / C)) : CHUNK, Math.max(B * S, 1));
@@ -190,7 +210,7 @@ export function countLabels(
     for (const n of sizes) ptrs.push(heap.alloc(Math.max(n, 4)));
     const [tPtr, pPtr, outPtr, scorePtr] = ptrs as [number, number, number, number];
     // a volume's view again: allocating may have grown memory, which detaches the old one
-    [t, p] = [unwrap(target) as LabelMap, unwrap(prediction) as Prediction];
+    [t, p] = [unwrap(again()) as LabelMap, unwrap(againPrediction()) as Prediction];
     /** Where voxel i of `map` is in wasm memory when the kernel can read it there (a volume of the kernel's type). */
     const inPlace = (map: Prediction, i: number) =>
       map.buffer === heap.memory.buffer && map.BYTES_PER_ELEMENT === bytes ? map.byteOffset + i * bytes : undefined;
@@ -245,7 +265,7 @@ export function countLabels(
       const counted = S - ignored;
       if (truth.reduce((a, x) => a + x, 0) !== counted) badLabel(fn, "target", t, C, ignore);
       if (predicted.reduce((a, x) => a + x, 0) !== counted && !(p instanceof Float32Array)) {
-        badLabel(fn, "prediction", p, C, undefined);
+        badLabel(fn, "prediction", p, C, undefined, t, ignore);
       }
       for (let c = 0; c < C; c++) {
         const i = b * C + c;
