@@ -88,63 +88,65 @@ function countsU8Simd(t: usize, p: usize, n: i32, C: i32, ignore: i32, useIgnore
 }
 
 /**
- * uint8 with at most 4 classes, all in one pass: per vector two loads, and per
- * class two compares, one and, three subtractions into u8 lanes. Always four
- * classes (one copy of the loop keeps the module under the 4 KiB a browser
- * compiles synchronously); the counts of classes ≥ C are dropped, so labels 2
- * and 3 with C = 2 still show as a shortfall. Returns where the scalar loop
- * takes over.
+ * uint8 with at most 4 classes: two passes over each block (it stays in L1),
+ * two classes each, so that six u8 accumulators, the data and the masks fit
+ * the registers; per vector two loads, and per class two compares, one and,
+ * three subtractions. The ignore label sets both maps to 255 where the target
+ * holds it (a label no class here has), in a copy of the loop of its own.
+ * Counts of classes ≥ C are dropped, so labels 2 and 3 with C = 2 still show
+ * as a shortfall. Returns where the scalar loop takes over.
  */
 function countsU8Few(t: usize, p: usize, n: i32, C: i32, ignore: i32, useIgnore: bool, out: usize): i32 {
-  const ign = i8x16.splat(<i8>ignore);
   const hasIgnore = useIgnore && ignore >= 0 && ignore < 256;
-  const zero = i8x16.splat(0);
   let v = 0;
   while (v + 16 <= n) {
     const end = min(n & ~15, v + 255 * 16);
-    let t0 = zero, t1 = zero, t2 = zero, t3 = zero;
-    let p0 = zero, p1 = zero, p2 = zero, p3 = zero;
-    let h0 = zero, h1 = zero, h2 = zero, h3 = zero;
-    let ignored = zero;
-    for (let i = v; i < end; i += 16) {
-      let pv = v128.load(p + <usize>i);
-      let tv = v128.load(t + <usize>i);
-      if (hasIgnore) {
-        // 255 in both maps where the target is ignored: no class (C ≤ 4), so counted for none
-        const skip = i8x16.eq(tv, ign);
-        ignored = i8x16.sub(ignored, skip);
-        tv = v128.or(tv, skip);
-        pv = v128.or(pv, skip);
-      }
-      let mt = i8x16.eq(tv, zero);
-      let mp = i8x16.eq(pv, zero);
-      t0 = i8x16.sub(t0, mt);
-      p0 = i8x16.sub(p0, mp);
-      h0 = i8x16.sub(h0, v128.and(mt, mp));
-      mt = i8x16.eq(tv, i8x16.splat(1));
-      mp = i8x16.eq(pv, i8x16.splat(1));
-      t1 = i8x16.sub(t1, mt);
-      p1 = i8x16.sub(p1, mp);
-      h1 = i8x16.sub(h1, v128.and(mt, mp));
-      mt = i8x16.eq(tv, i8x16.splat(2));
-      mp = i8x16.eq(pv, i8x16.splat(2));
-      t2 = i8x16.sub(t2, mt);
-      p2 = i8x16.sub(p2, mp);
-      h2 = i8x16.sub(h2, v128.and(mt, mp));
-      mt = i8x16.eq(tv, i8x16.splat(3));
-      mp = i8x16.eq(pv, i8x16.splat(3));
-      t3 = i8x16.sub(t3, mt);
-      p3 = i8x16.sub(p3, mp);
-      h3 = i8x16.sub(h3, v128.and(mt, mp));
+    for (let c = 0; c < 4; c += 2) {
+      if (hasIgnore) countPair(t, p, v, end, c, C, true, ignore, out);
+      else countPair(t, p, v, end, c, C, false, 0, out);
     }
-    bumpClass(out, 0, t0, p0, h0);
-    bumpClass(out, 1, t1, p1, h1);
-    if (C > 2) bumpClass(out, 2, t2, p2, h2);
-    if (C > 3) bumpClass(out, 3, t3, p3, h3);
-    if (hasIgnore) bump(out, C * COUNTS, total8(ignored));
+    if (hasIgnore) {
+      const ign = i8x16.splat(<i8>ignore);
+      let ignored = i8x16.splat(0);
+      for (let i = v; i < end; i += 16) ignored = i8x16.sub(ignored, i8x16.eq(v128.load(t + <usize>i), ign));
+      bump(out, C * COUNTS, total8(ignored));
+    }
     v = end;
   }
   return v;
+}
+
+/** Classes c and c + 1 of voxels [v, end) (a block of ≤ 255 vectors), into their u32 counts. */
+// @ts-ignore: decorator
+@inline function countPair(
+  t: usize, p: usize, v: i32, end: i32, c: i32, C: i32, withIgnore: bool, ignore: i32, out: usize,
+): void {
+  const zero = i8x16.splat(0);
+  const a = i8x16.splat(<i8>c);
+  const b = i8x16.splat(<i8>(c + 1));
+  const ign = i8x16.splat(<i8>ignore);
+  let ta = zero, pa = zero, ha = zero, tb = zero, pb = zero, hb = zero;
+  for (let i = v; i < end; i += 16) {
+    let tv = v128.load(t + <usize>i);
+    let pv = v128.load(p + <usize>i);
+    if (withIgnore) {
+      const skip = i8x16.eq(tv, ign);
+      tv = v128.or(tv, skip);
+      pv = v128.or(pv, skip);
+    }
+    let mt = i8x16.eq(tv, a);
+    let mp = i8x16.eq(pv, a);
+    ta = i8x16.sub(ta, mt);
+    pa = i8x16.sub(pa, mp);
+    ha = i8x16.sub(ha, v128.and(mt, mp));
+    mt = i8x16.eq(tv, b);
+    mp = i8x16.eq(pv, b);
+    tb = i8x16.sub(tb, mt);
+    pb = i8x16.sub(pb, mp);
+    hb = i8x16.sub(hb, v128.and(mt, mp));
+  }
+  if (c < C) bumpClass(out, c, ta, pa, ha);
+  if (c + 1 < C) bumpClass(out, c + 1, tb, pb, hb);
 }
 
 /** Voxels [v, n) one at a time, any label type. */
