@@ -4,6 +4,7 @@
 // chunks, volumes or whole datasets merge by addition.
 import { DiceWasmError } from "../errors.js";
 import { metricsScalar, metricsSimd } from "../generated/metrics.js";
+import { checkKeys, oneOf } from "../options.js";
 import { backend, decodeBase64, runtime } from "../runtime.js";
 import { WasmVolume } from "../volume.js";
 
@@ -91,8 +92,7 @@ function labelMapOf(fn: string, name: string, value: unknown): LabelMap {
 function checked(fn: string, prediction: Prediction, target: LabelMap, options: CountOptions) {
   if (options === null || typeof options !== "object") fail("INVALID_OPTION", `${fn}: options must be an object.`);
   const known = ["shape", "numClasses", "ignoreIndex", "argmax", "layout"];
-  const unknown = Object.keys(options).find((k) => !known.includes(k));
-  if (unknown) fail("INVALID_OPTION", `${fn}: unknown option '${unknown}'; known: ${known.join(", ")}.`);
+  checkKeys(fn, options, known);
   const { shape, numClasses, ignoreIndex } = options;
   if (!Array.isArray(shape) || shape.length < 1 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail("INVALID_SHAPE", `${fn}: shape must list whole numbers ≥ 0, [B, ...spatial], got ${JSON.stringify(shape)}.`);
@@ -108,10 +108,7 @@ function checked(fn: string, prediction: Prediction, target: LabelMap, options: 
   if (options.argmax !== undefined && typeof options.argmax !== "boolean") {
     fail("INVALID_OPTION", `${fn}: argmax must be true or false, got ${JSON.stringify(options.argmax)}.`);
   }
-  const layout = options.layout ?? "channels-last";
-  if (layout !== "channels-last" && layout !== "channels-first") {
-    fail("INVALID_OPTION", `${fn}: layout must be 'channels-last' or 'channels-first', got ${JSON.stringify(layout)}.`);
-  }
+  const layout = oneOf(fn, "layout", options.layout, ["channels-last", "channels-first"] as const, "channels-last");
   const scores = Boolean(options.argmax);
   const lengths = [
     ["prediction", prediction.length, scores ? B * S * numClasses : B * S, scores ? "scores" : "labels"],

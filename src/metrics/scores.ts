@@ -2,6 +2,7 @@
 // MeanIoU, GeneralizedDiceScore, and the per-class rates of
 // ConfusionMatrixMetric (compute_sample: each item's rate, then the reduction).
 import { DiceWasmError } from "../errors.js";
+import { checkKeys, oneOf } from "../options.js";
 import type { WasmVolume } from "../volume.js";
 import { type ConfusionCounts, type CountOptions, countLabels, type LabelMap, type Prediction } from "./counts.js";
 
@@ -48,17 +49,31 @@ function countsOf<O extends object>(fn: string, args: Input<O>): { counts: Confu
 }
 
 function optionsOf(fn: string, o: MetricOptions & { weightType?: string }, keys: string[]) {
-  const unknown = Object.keys(o).find((k) => !keys.includes(k));
-  if (unknown) fail(fn, `unknown option '${unknown}'; known: ${keys.join(", ")}.`);
-  for (const key of ["includeBackground", "ignoreEmpty"] as const) {
-    if (o[key] !== undefined && typeof o[key] !== "boolean")
-      fail(fn, `${key} must be true or false, got ${JSON.stringify(o[key])}.`);
+  checkKeys(fn, o, keys); // unknown names (with the closest known one), includeBackground a switch
+  if (o.ignoreEmpty !== undefined && typeof o.ignoreEmpty !== "boolean") {
+    fail(fn, `ignoreEmpty must be true or false, got ${JSON.stringify(o.ignoreEmpty)}.`);
   }
-  const reduction = o.reduction ?? "mean";
-  if (!["none", "mean", "mean_batch"].includes(reduction)) {
-    fail(fn, `reduction must be 'none', 'mean' or 'mean_batch', got ${JSON.stringify(reduction)}.`);
-  }
+  const reduction = oneOf(fn, "reduction", o.reduction, ["none", "mean", "mean_batch"] as const, "mean");
   return { includeBackground: o.includeBackground ?? true, ignoreEmpty: o.ignoreEmpty ?? true, reduction };
+}
+
+/**
+ * `score(tp, fp, fn)` per item and kept class where the target has the class; where it has not,
+ * MONAI's rule for Dice and IoU alike: NaN (ignoreEmpty), else 1 if the prediction is empty too, else 0.
+ */
+function overlapMetric(
+  fn: string,
+  args: Input<MetricOptions>,
+  score: (tp: number, fp: number, fn: number) => number,
+): number | Float64Array {
+  const { counts, options } = countsOf(fn, args);
+  const o = optionsOf(fn, options, ["includeBackground", "ignoreEmpty", "reduction"]);
+  const { tp, fp, fn: fn_ } = counts;
+  const values = perClass(counts, o.includeBackground, (i) => {
+    if (tp[i]! + fn_[i]! > 0) return score(tp[i]!, fp[i]!, fn_[i]!);
+    return o.ignoreEmpty ? Number.NaN : fp[i]! > 0 ? 0 : 1; // tp is 0 here: the prediction is fp alone
+  });
+  return reduceMetric(values, counts.B, o.reduction);
 }
 
 /** Per (item, kept class) values of f(counts at i), [B, C'] row-major; the first class dropped without background. */
@@ -104,16 +119,7 @@ export function diceMetric(
   options: MetricOptions & CountOptions,
 ): number | Float64Array;
 export function diceMetric(...args: Input<MetricOptions>): number | Float64Array {
-  const fn = "diceMetric";
-  const { counts, options } = countsOf(fn, args);
-  const o = optionsOf(fn, options, ["includeBackground", "ignoreEmpty", "reduction"]);
-  const { tp, fp, fn: fn_ } = counts;
-  const values = perClass(counts, o.includeBackground, (i) => {
-    const [truth, predicted] = [tp[i]! + fn_[i]!, tp[i]! + fp[i]!];
-    if (truth > 0) return (2 * tp[i]!) / (truth + predicted);
-    return o.ignoreEmpty ? Number.NaN : predicted > 0 ? 0 : 1;
-  });
-  return reduceMetric(values, counts.B, o.reduction);
+  return overlapMetric("diceMetric", args, (tp, fp, fn) => (2 * tp) / (2 * tp + fp + fn));
 }
 
 /** Hard IoU per item and class, MONAI's MeanIoU: tp / (tp + fp + fn), empty targets as in diceMetric. */
@@ -124,16 +130,7 @@ export function meanIoU(
   options: MetricOptions & CountOptions,
 ): number | Float64Array;
 export function meanIoU(...args: Input<MetricOptions>): number | Float64Array {
-  const fn = "meanIoU";
-  const { counts, options } = countsOf(fn, args);
-  const o = optionsOf(fn, options, ["includeBackground", "ignoreEmpty", "reduction"]);
-  const { tp, fp, fn: fn_ } = counts;
-  const values = perClass(counts, o.includeBackground, (i) => {
-    const union = tp[i]! + fp[i]! + fn_[i]!;
-    if (tp[i]! + fn_[i]! > 0) return tp[i]! / union;
-    return o.ignoreEmpty ? Number.NaN : union > 0 ? 0 : 1;
-  });
-  return reduceMetric(values, counts.B, o.reduction);
+  return overlapMetric("meanIoU", args, (tp, fp, fn) => tp / (tp + fp + fn));
 }
 
 /**
@@ -152,10 +149,7 @@ export function generalizedDiceScore(...args: Input<GeneralizedDiceOptions>): nu
   const fn = "generalizedDiceScore";
   const { counts, options } = countsOf(fn, args);
   const o = optionsOf(fn, options, ["includeBackground", "reduction", "weightType"]);
-  const weightType = options.weightType ?? "square";
-  if (!["square", "simple", "uniform"].includes(weightType)) {
-    fail(fn, `weightType must be 'square', 'simple' or 'uniform', got ${JSON.stringify(weightType)}.`);
-  }
+  const weightType = oneOf(fn, "weightType", options.weightType, ["square", "simple", "uniform"] as const, "square");
   const first = o.includeBackground || counts.C === 1 ? 0 : 1;
   const K = counts.C - first;
   const sumOverClasses = o.reduction === "mean";
