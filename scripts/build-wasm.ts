@@ -60,6 +60,19 @@ const programs: Program[] = [
     modules: { "src/generated/metrics.ts": { metricsSimd: "simd", metricsScalar: "scalar" } },
   },
   {
+    name: "ignore",
+    entry: "assembly/ignore/index.ts",
+    sources: [...files("assembly/ignore", false), "assembly/blocks.ts", "assembly/codes.ts", "assembly/lanes.ts"],
+    modules: {
+      "src/generated/ignore.ts": {
+        ignoreSimd: "simd",
+        ignoreScalar: "scalar",
+        ignoreSimdShared: "simd-shared",
+        ignoreScalarShared: "scalar-shared",
+      },
+    },
+  },
+  {
     name: "ceiling",
     entry: "assembly/ceiling/index.ts",
     sources: files("assembly/ceiling", false),

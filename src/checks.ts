@@ -45,14 +45,17 @@ export function checkData(problem: Problem, raw: RawStats): void {
     );
   }
   if (target.kind !== "label") return;
+  const ignoreIndex = problem.ignore?.index;
+  const mask = problem.ignore?.mask?.array;
   for (let b = 0; b < B; b++) {
-    let labelled = 0;
+    // every voxel is labelled with a class or left out (ignoreIndex, mask)
+    let labelled = raw.ignored[b]!;
     for (let c = 0; c < C; c++) labelled += raw.count[b * C + c]!;
     if (labelled === S) continue;
     const labels = target.source.array as unknown as ArrayLike<number>;
     for (let i = b * S; i < (b + 1) * S; i++) {
       const l = labels[i]!;
-      if (Number.isInteger(l) && l >= 0 && l < C) continue;
+      if ((Number.isInteger(l) && l >= 0 && l < C) || l === ignoreIndex || mask?.[i] === 0) continue;
       if (!Number.isInteger(l)) {
         throw new DiceWasmError(
           "NON_INTEGER_LABEL",

@@ -33,7 +33,7 @@ export function crossEntropy(
   if (!(norm > 0)) {
     throw new DiceWasmError(
       "INVALID_OPTION",
-      "diceCELoss: every labelled voxel has a class of weight 0, so the cross-entropy's weighted mean is 0/0; give the classes present a weight > 0.",
+      "diceCELoss: the cross-entropy's mean is 0/0: every voxel is left out (ignoreIndex, mask) or has a class of weight 0; give the classes present a weight > 0.",
     );
   }
   return { value: total / norm, u: Float64Array.from({ length: n }, (_, i) => w(i) / norm) };

@@ -30,6 +30,7 @@ export type {
   DiceCEOptions,
   DiceOptions,
   GeneralizedDiceOptions,
+  IgnoreOptions,
   Layout,
   LossOptions,
   Prediction,

@@ -188,9 +188,11 @@ function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smo
       const partials = ratioLoss(reduced, form, smoothNr, smoothDr);
       const kept = all && reduced.C > 1 ? reduced.classes.map((c) => all[c]!) : undefined;
       const items = kept ? partials.f.map((f, i) => f * kept[i % kept.length]!) : partials.f;
+      // a float mask's ignored elements are whole voxels here (softmax)
+      const left = problem.target.kind === "mask" ? raw.ignored.reduce((a, b) => a + b, 0) / problem.C : 0;
       const ce = crossEntropy(
         raw,
-        problem.B * problem.S,
+        problem.B * problem.S - left,
         problem.target.kind === "label",
         all,
         reduction as "mean" | "sum",

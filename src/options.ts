@@ -31,7 +31,20 @@ export interface DataOptions {
   softLabel?: boolean;
 }
 
-export interface LossOptions extends DataOptions {
+/** What the loss leaves out: excluded from every sum, with gradient 0. */
+export interface IgnoreOptions {
+  /**
+   * A target value to leave out (smp's and MONAI's `ignore_index`): a voxel whose
+   * label equals it (label maps; it need not be a class id, 255 with 3 classes is
+   * fine), or an element equal to it (float masks, per element; with softmax every
+   * class of an ignored voxel must hold it).
+   */
+  ignoreIndex?: number;
+  /** Per voxel, B × spatial: 0 leaves the voxel out, 1 keeps it (a region that is not a label). */
+  mask?: Uint8Array | Float32Array | WasmVolume<"uint8" | "float32">;
+}
+
+export interface LossOptions extends DataOptions, IgnoreOptions {
   /** Keep class 0 (default true); false drops it after the activation (ignored when C = 1). */
   includeBackground?: boolean;
   /** Added to the numerator; default 1e-5. */
@@ -106,14 +119,29 @@ export interface Problem {
         readonly dtype: LabelDtype;
         readonly source: Source;
       };
+  /** what the loss leaves out, when asked */
+  readonly ignore?: {
+    readonly index: number | undefined;
+    readonly mask: Source<Uint8Array | Float32Array> | undefined;
+  };
   readonly warnings: LossWarning[];
 }
 
 const DATA_KEYS = ["shape", "layout", "sigmoid", "softmax", "toOnehotY", "softLabel"];
-const LOSS_KEYS = [...DATA_KEYS, "includeBackground", "smoothNr", "smoothDr", "batch", "reduction", "grad"];
+const IGNORE_KEYS = ["ignoreIndex", "mask"];
+const LOSS_KEYS = [
+  ...DATA_KEYS,
+  ...IGNORE_KEYS,
+  "includeBackground",
+  "smoothNr",
+  "smoothDr",
+  "batch",
+  "reduction",
+  "grad",
+];
 /** The option names each function accepts. */
 export const KNOWN_KEYS = {
-  stats: [...DATA_KEYS, "squaredPred"],
+  stats: [...DATA_KEYS, ...IGNORE_KEYS, "squaredPred"],
   dice: [...LOSS_KEYS, "squaredPred", "jaccard", "weight"],
   diceCE: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "lambdaDice", "lambdaCe"],
   tversky: [...LOSS_KEYS, "alpha", "beta"],
@@ -228,14 +256,15 @@ function describe(value: unknown): string {
 }
 
 /** What pass 1 computes beyond the data options: se (squaredPred), and the cross-entropy (diceCELoss). */
-export interface PassOptions extends DataOptions {
+export interface PassOptions extends DataOptions, IgnoreOptions {
   squaredPred?: boolean;
   /** @internal set by diceCELoss */
   crossEntropy?: boolean;
 }
 
 /** The geometry and modes the options declare, before any array is looked at. */
-type Declared = Omit<Problem, "input" | "target"> & {
+type Declared = Omit<Problem, "input" | "target" | "ignore"> & {
+  readonly ignoreIndex: number | undefined;
   readonly shape: number[];
   /** the target is a label map (toOnehotY with more than one class) */
   readonly labelMap: boolean;
@@ -250,7 +279,7 @@ type Declared = Omit<Problem, "input" | "target"> & {
 export function resolveProblem(fn: string, input: unknown, target: unknown, options: PassOptions): Problem {
   const declared = readOptions(fn, options);
   reserveWorkspace(workspaceLayout(declared.C, runtime().lanes).bytes);
-  return bindArrays(fn, declared, input, target);
+  return bindArrays(fn, declared, input, target, options.mask);
 }
 
 export function readOptions(fn: string, options: PassOptions): Declared {
@@ -283,6 +312,14 @@ export function readOptions(fn: string, options: PassOptions): Declared {
     warnings.push(warning("SOFTMAX_IGNORED", `${fn}: single channel prediction, \`softmax: true\` ignored.`));
     act = ACT_NONE;
   }
+  const ignoreIndex = options.ignoreIndex;
+  if (ignoreIndex !== undefined && !(typeof ignoreIndex === "number" && Number.isInteger(ignoreIndex))) {
+    fail(
+      "INVALID_OPTION",
+      `${fn}: ignoreIndex must be a whole number (a label value such as 255 or -100), got ${String(ignoreIndex)}.`,
+      { option: "ignoreIndex" },
+    );
+  }
   if (options.toOnehotY && C === 1)
     warnings.push(warning("TO_ONEHOT_Y_IGNORED", `${fn}: single channel prediction, \`toOnehotY: true\` ignored.`));
   return {
@@ -296,6 +333,7 @@ export function readOptions(fn: string, options: PassOptions): Declared {
     warnings,
     shape,
     labelMap: Boolean(options.toOnehotY) && C > 1,
+    ignoreIndex,
   };
 }
 
@@ -303,8 +341,13 @@ export function readOptions(fn: string, options: PassOptions): Declared {
 const DETACHED =
   "; it is a detached view of WebAssembly memory (volume.array taken before memory grew): take volume.array again just before the call, or pass the volume itself";
 
-function bindArrays(fn: string, declared: Declared, input: unknown, target: unknown): Problem {
-  const { shape, labelMap, ...geometry } = declared;
+function bindArrays(fn: string, declared: Declared, input: unknown, target: unknown, maskOption: unknown): Problem {
+  const { shape, labelMap, ignoreIndex, ...rest } = declared;
+  const voxelMask = maskOption === undefined ? undefined : bindMask(fn, maskOption, rest.B * rest.S);
+  const geometry =
+    ignoreIndex === undefined && voxelMask === undefined
+      ? rest
+      : { ...rest, ignore: { index: ignoreIndex, mask: voxelMask } };
   const { B, C, S, layout } = geometry;
   const inputSource = sourceOf(input) as Source<Float32Array> | undefined;
   if (!inputSource || !(inputSource.array instanceof Float32Array)) {
@@ -360,7 +403,7 @@ function bindArrays(fn: string, declared: Declared, input: unknown, target: unkn
         `${fn}: an integer target of the prediction's size is not a mask; pass a Float32Array mask, or a label map with toOnehotY: true.`,
       );
     }
-    mask = { array: binaryMask(fn, targetSource.array as IntegerArray), ptr: undefined };
+    mask = { array: binaryMask(fn, targetSource.array as IntegerArray, ignoreIndex), ptr: undefined };
   }
   return { ...geometry, input: inputSource, target: { kind: "mask", source: mask } };
 }
@@ -372,8 +415,8 @@ type IntegerArray = Uint8Array | Uint16Array | Int32Array;
  * values other than 0 and 1: there they are class ids of a label map meant for
  * more channels, and would make tp exceed the target volume (a negative loss).
  */
-function binaryMask(fn: string, labels: IntegerArray): Float32Array {
-  const at = labels.findIndex((l) => l !== 0 && l !== 1);
+function binaryMask(fn: string, labels: IntegerArray, ignoreIndex: number | undefined): Float32Array {
+  const at = labels.findIndex((l) => l !== 0 && l !== 1 && l !== ignoreIndex);
   if (at >= 0) {
     fail(
       "LABEL_OUT_OF_RANGE",
@@ -382,4 +425,25 @@ function binaryMask(fn: string, labels: IntegerArray): Float32Array {
     );
   }
   return Float32Array.from(labels);
+}
+
+/** The `mask` option: one 0 or 1 per voxel, as a Uint8Array or Float32Array (or such a volume). */
+function bindMask(fn: string, mask: unknown, voxels: number): Source<Uint8Array | Float32Array> {
+  const source = sourceOf(mask);
+  if (!source || !(source.array instanceof Uint8Array || source.array instanceof Float32Array)) {
+    fail(
+      "UNSUPPORTED_DTYPE",
+      `${fn}: mask must be a Uint8Array or Float32Array (or such a volume) of 0 (leave out) and 1 (keep) per voxel, got ${describe(mask)}.`,
+      { option: "mask" },
+    );
+  }
+  const got = source.array.length;
+  if (got !== voxels) {
+    fail(
+      "LENGTH_MISMATCH",
+      `${fn}: mask needs one value per voxel, B × spatial = ${voxels}, but has ${got}${got === 0 && source.array.buffer.byteLength === 0 ? DETACHED : ""}; a mask with a class axis is a target, not a mask.`,
+      { option: "mask", expected: voxels, actual: got },
+    );
+  }
+  return source as Source<Uint8Array | Float32Array>;
 }

@@ -8,6 +8,9 @@
 // where the gradient goes — the "keep" array, in the kernels' planar groups —
 // and pass 2 (assembly/gradient.ts) turns it into the gradient there: no exp
 // twice, and no second volume alive between the passes.
+
+import { DiceWasmError } from "./errors.js";
+import { type IgnoreKernels, ignoreKernels } from "./ignore-kernels.js";
 import {
   ACT_NONE,
   ACT_SIGMOID,
@@ -40,6 +43,8 @@ export interface RawStats {
   ce: Float64Array;
   /** 1 when the kernels saw a non-finite value in the prediction (or a mask), else 0 */
   nonFinite: number;
+  /** per batch item, what ignoreIndex and mask left out: voxels (label maps), or elements (float masks) */
+  ignored: Float64Array;
 }
 
 const LABEL_KIND: Record<LabelDtype, number> = {
@@ -68,6 +73,7 @@ class Stream {
   readonly ilv: number;
   /** the target chunk buffer as the label map's type, made on first use */
   private labelBuffer: Uint8Array | Uint16Array | Int32Array | Float32Array | undefined;
+  private ignoreInstance: IgnoreKernels | undefined;
 
   constructor(readonly problem: Problem) {
     const { kernels, lanes } = runtime();
@@ -77,6 +83,12 @@ class Stream {
     this.V = this.layout.voxels;
     this.heapF32 = new Float32Array(runtime().heap.memory.buffer);
     this.ilv = problem.layout === "channels-last" && problem.C > 1 ? 1 : 0;
+  }
+
+  /** The ignore kernels, on first use. */
+  private get ignore(): IgnoreKernels {
+    this.ignoreInstance ??= ignoreKernels();
+    return this.ignoreInstance;
   }
 
   buffer(name: BufferName): number {
@@ -160,6 +172,109 @@ class Stream {
     return { ptr: dst, ps: this.V, check };
   }
 
+  /** The `mask` option's chunk in wasm memory (in place, or copied into its plane), and its kernel code. */
+  private voxelMask(b: number, v0: number, nv: number): { ptr: number; kind: number } {
+    const mask = this.problem.ignore?.mask;
+    if (!mask) return { ptr: 0, kind: TARGET_MASK };
+    const kind = mask.array instanceof Uint8Array ? LABEL_U8 : LABEL_F32;
+    const start = b * this.problem.S + v0;
+    if (mask.ptr !== undefined) return { ptr: mask.ptr + start * mask.array.BYTES_PER_ELEMENT, kind };
+    const ptr = this.plane("voxelMask");
+    const view = new (mask.array.constructor as Uint8ArrayConstructor)(this.heapF32.buffer, ptr, nv);
+    view.set(mask.array.subarray(start, start + nv));
+    return { ptr, kind };
+  }
+
+  /**
+   * Marks what the chunk keeps (see assembly/ignore/): per voxel in the "kept"
+   * plane for label maps, per element in the marks buffer for float masks, whose
+   * target `t` is then copied with the rest zeroed. Returns what is left out
+   * (voxels or elements), and where the statistics read the target now.
+   */
+  private mark(b: number, v0: number, nv: number, t: Placed): { dropped: number; t: Placed; perElement: boolean } {
+    const { problem, ignore } = this;
+    const { index } = problem.ignore!;
+    const mask = this.voxelMask(b, v0, nv);
+    const isLabel = problem.target.kind === "label";
+    const labelKind = isLabel && index !== undefined ? LABEL_KIND[(problem.target as { dtype: LabelDtype }).dtype] : 0;
+    let dropped = 0;
+    if (labelKind || mask.kind) {
+      dropped = ignore.keepVoxels(t.ptr, labelKind, index ?? 0, mask.ptr, mask.kind, nv, this.plane("kept"));
+      if (dropped < 0) this.badMask(b, v0, nv);
+    }
+    if (isLabel) return { dropped, t, perElement: false };
+    const { C } = problem;
+    const marks = this.buffer("marks");
+    const kept = this.buffer("targetKept");
+    const voxelKeep = mask.kind ? this.plane("kept") : 0;
+    ignore.keepElements(
+      t.ptr,
+      t.ps,
+      index ?? 0,
+      index === undefined ? 0 : 1,
+      voxelKeep,
+      nv,
+      C,
+      this.ilv,
+      marks,
+      kept,
+      this.V,
+      this.tmp,
+    );
+    const counts = new Float64Array(this.heapF32.buffer, this.tmp, 2);
+    if (counts[1]! > 0 && problem.act === ACT_SOFTMAX) {
+      throw new DiceWasmError(
+        "INVALID_OPTION",
+        `with softmax, a voxel is left out whole: ${counts[1]} voxels of batch item ${b} hold ignoreIndex (${index}) in some classes only; set it in every class of an ignored voxel, or use the mask option.`,
+        { option: "ignoreIndex", batchItem: b },
+      );
+    }
+    return { dropped: counts[0]!, t: { ptr: kept, ps: this.V }, perElement: true };
+  }
+
+  /**
+   * Pass 1 after the activation: marks what the chunk keeps and zeroes the
+   * rest of the activation at p; label maps get their labels rewritten with
+   * −1 (no class) for dropped voxels: as lanes after the softmax (which reads
+   * them so), as float labels otherwise. Returns what the statistics read
+   * instead, and the target kind to read it as (undefined: unchanged).
+   */
+  exclude(b: number, v0: number, nv: number, p: Placed, t: Placed): { dropped: number; t: Placed; tkind?: number } {
+    const marked = this.mark(b, v0, nv, t);
+    const { C, act } = this.problem;
+    if (marked.perElement) {
+      this.ignore.dropElements(this.buffer("marks"), this.V, nv, C, this.ilv, p.ptr, p.ps, 0);
+      return { dropped: marked.dropped, t: marked.t };
+    }
+    this.ignore.dropVoxels(this.plane("kept"), nv, C, this.ilv, p.ptr, p.ps, 0);
+    const { dtype } = this.problem.target as { dtype: LabelDtype };
+    const lanes = act === ACT_SOFTMAX;
+    const out = this.plane("labels");
+    this.ignore.labelsKept(t.ptr, LABEL_KIND[dtype], this.plane("kept"), nv, out, lanes ? 0 : 1);
+    return { dropped: marked.dropped, t: { ptr: out, ps: 0 }, tkind: lanes ? LABEL_LANES : LABEL_F32 };
+  }
+
+  /** Pass 2 after the gradient (in the prediction's own layout): zeroes it where the chunk leaves out. */
+  excludeGradient(b: number, v0: number, nv: number, grad: Placed, t: Placed): void {
+    const { perElement } = this.mark(b, v0, nv, t);
+    const { C } = this.problem;
+    if (perElement) this.ignore.dropElements(this.buffer("marks"), this.V, nv, C, this.ilv, grad.ptr, grad.ps, 1);
+    else this.ignore.dropVoxels(this.plane("kept"), nv, C, this.ilv, grad.ptr, grad.ps, 1);
+  }
+
+  /** Names the first mask value that is neither 0 nor 1 in the chunk. */
+  private badMask(b: number, v0: number, nv: number): never {
+    const mask = this.problem.ignore!.mask!.array;
+    const start = b * this.problem.S + v0;
+    let at = start;
+    while (at < start + nv && (mask[at] === 0 || mask[at] === 1)) at++;
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `mask holds ${mask[at]} at index ${at}; its values are 0 (leave the voxel out) or 1 (keep it). For weights, use a weighted target.`,
+      { option: "mask", index: at, value: mask[at] },
+    );
+  }
+
   *chunks(): Generator<{ b: number; v0: number; nv: number }> {
     const { B, S } = this.problem;
     for (let b = 0; b < B; b++) {
@@ -189,6 +304,7 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
     count: new Float64Array(B * C),
     ce: new Float64Array(B * C),
     nonFinite: 0,
+    ignored: new Float64Array(B),
   };
   const fields = [stats.tp, stats.fp, stats.fn, stats.se, stats.count, stats.ce];
   const block = STATS * lanes;
@@ -210,7 +326,8 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
     out.fill(0);
   };
   // probabilities of 2 or 4 classes, channels-last, no gradient: read as they lie (assembly/stats-interleaved.ts)
-  const asTheyLie = act === ACT_NONE && ilv === 1 && (C === 2 || C === 4) && !keep && lanes === 4;
+  const ignoring = problem.ignore !== undefined;
+  const asTheyLie = act === ACT_NONE && ilv === 1 && (C === 2 || C === 4) && !keep && lanes === 4 && !ignoring;
   let check = 0;
   for (const { b, v0, nv } of stream.chunks()) {
     const x = stream.locate(problem.input, b, v0, nv, "input");
@@ -262,7 +379,8 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
         ckind = COMP_ELEMENTS;
         comp = { ptr: stream.buffer("complement"), ps: V };
       }
-    } else if (act === ACT_SIGMOID || keep || ilv) {
+    } else if (act === ACT_SIGMOID || keep || ilv || ignoring) {
+      // (ignoring zeroes the activation: it must be a copy, never the input in place)
       const sigmoid = act === ACT_SIGMOID;
       check += k.activate(
         x.ptr,
@@ -291,11 +409,18 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
         comp = { ptr: stream.buffer("complement"), ps: V };
       }
     }
+    let tps = t.ps;
+    if (ignoring) {
+      const excluded = stream.exclude(b, v0, nv, p, t);
+      stats.ignored[b]! += excluded.dropped;
+      ({ ptr: tptr, ps: tps } = excluded.t);
+      tkind = excluded.tkind ?? tkind;
+    }
     k.stats(
       p.ptr,
       p.ps,
       tptr,
-      t.ps,
+      tps,
       comp.ptr,
       comp.ps,
       stream.plane("nll"),
@@ -365,6 +490,7 @@ export function computeGradient(
       dst.ps,
       stream.tmp,
     );
+    if (problem.ignore) stream.excludeGradient(b, v0, nv, dst, t);
     if (grad.ptr === undefined) stream.copy(grad.array, dst.ptr, b, v0, nv, false);
   }
 }

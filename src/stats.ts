@@ -5,6 +5,7 @@ import { DiceWasmError } from "./errors.js";
 import {
   checkKeys,
   type DataOptions,
+  type IgnoreOptions,
   KNOWN_KEYS,
   type PassOptions,
   type Prediction,
@@ -40,7 +41,7 @@ export interface OverlapStats {
 export function overlapStats(
   input: Prediction,
   target: Target,
-  options: DataOptions & { squaredPred?: boolean },
+  options: DataOptions & IgnoreOptions & { squaredPred?: boolean },
 ): OverlapStats {
   checkKeys("overlapStats", options, KNOWN_KEYS.stats);
   const { problem, raw } = measure("overlapStats", input, target, options);

@@ -6,10 +6,25 @@ import { COEFS, STATS } from "./kernel-codes.js";
 export const CHUNK_ELEMENTS = 16384;
 
 /** The chunk buffers, each V·C floats (see src/passes.ts for what goes where). */
-export const BUFFERS = ["input", "target", "keep", "probability", "complement", "shifted", "targetPlanar"] as const;
+export const BUFFERS = [
+  "input",
+  "target",
+  "keep",
+  "probability",
+  "complement",
+  "shifted",
+  "targetPlanar",
+  // ignoreIndex with a float mask: what is kept, per element, and the target with the rest zeroed
+  "marks",
+  "targetKept",
+] as const;
 export type BufferName = (typeof BUFFERS)[number];
-/** The per-voxel planes, each V floats: O (outside the label), labels as lanes, −ln p of the label (ln Σe for masks). */
-export const PLANES = ["outside", "labels", "nll"] as const;
+/**
+ * The per-voxel planes, each V floats: O (outside the label), labels as lanes,
+ * −ln p of the label (ln Σe for masks); for ignoreIndex and mask, what is kept
+ * (1 or 0) and the chunk of the mask option.
+ */
+export const PLANES = ["outside", "labels", "nll", "kept", "voxelMask"] as const;
 export type PlaneName = (typeof PLANES)[number];
 
 /** Byte offsets (from the workspace's start) of its parts for C classes and W lanes. */

@@ -18,7 +18,7 @@ import {
   maxPoolGrad,
 } from "../src/tfjs/conv3d/kernels.js";
 import { conv3dReference, filterGradReference, inputGradReference, maxPoolReference } from "./conv3d-reference.js";
-import { relMaxError, uniform } from "./helpers.js";
+import { relMaxError, uniform, wasmSections } from "./helpers.js";
 
 type Shape5 = [number, number, number, number, number];
 type Triple = number | [number, number, number];
@@ -135,19 +135,7 @@ describe.each(BUILDS)("MaxPool3D kernels, $name build", ({ base64, shared }) => 
 it.each(BUILDS)(
   "the $name build has no data segment (it must not write its owner's memory when instantiated)",
   ({ base64 }) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const sections: number[] = [];
-    // the binary format: an 8-byte header, then sections of (id, LEB128 size, payload)
-    for (let at = 8; at < bytes.length; ) {
-      const id = bytes[at++]!;
-      let [length, shift] = [0, 0];
-      for (let byte = 0x80; byte & 0x80; shift += 7) {
-        byte = bytes[at++]!;
-        length += (byte & 0x7f) * 2 ** shift;
-      }
-      sections.push(id);
-      at += length;
-    }
+    const sections = wasmSections(base64);
     expect(sections).toContain(10); // the code section: the walk above did read the module
     expect(sections).not.toContain(11); // data
     expect(sections).not.toContain(12); // data count

@@ -85,3 +85,21 @@ export function expectError(run: () => unknown, code: DiceWasmErrorCode, mention
   expect((caught as DiceWasmError).code).toBe(code);
   expect((caught as DiceWasmError).message).toMatch(mentions);
 }
+
+/** The section ids of a wasm binary (base64), in order: 10 is code, 11 data, 12 data count, 8 start. */
+export function wasmSections(base64: string): number[] {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const sections: number[] = [];
+  // the binary format: an 8-byte header, then sections of (id, LEB128 size, payload)
+  for (let at = 8; at < bytes.length; ) {
+    const id = bytes[at++]!;
+    let [length, shift] = [0, 0];
+    for (let byte = 0x80; byte & 0x80; shift += 7) {
+      byte = bytes[at++]!;
+      length += (byte & 0x7f) * 2 ** shift;
+    }
+    sections.push(id);
+    at += length;
+  }
+  return sections;
+}

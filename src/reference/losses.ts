@@ -3,6 +3,7 @@
 // the package's algebra. For tests and the precision benchmarks; it is slow.
 import { elementIndex } from "../layout.js";
 import type { DiceCEOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
+import { WasmVolume } from "../volume.js";
 
 export type ReferenceKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
 type AnyOptions = DiceCEOptions & TverskyOptions & GeneralizedDiceOptions;
@@ -17,6 +18,16 @@ function geometry(o: AnyOptions): { B: number; C: number; S: number; at: (b: num
   return { B, C, S, at: elementIndex(last ? "channels-last" : "channels-first", C, S) };
 }
 
+/** Whether element (b, c, v) counts: its label or target element is not ignoreIndex, and its voxel's mask is not 0. */
+function keptBy(o: AnyOptions, target: Numbers): (b: number, c: number, v: number) => boolean {
+  const mask = o.mask instanceof WasmVolume ? o.mask.array : o.mask;
+  const { C, S, at } = geometry(o);
+  const labels = Boolean(o.toOnehotY) && C > 1;
+  return (b, c, v) =>
+    mask?.[b * S + v] !== 0 &&
+    (o.ignoreIndex === undefined || (labels ? target[b * S + v] : target[at(b, c, v)]) !== o.ignoreIndex);
+}
+
 /** Per (b, c, voxel) probabilities and targets, channels-first, after activation, one-hot and background removal. */
 export function referenceTensors(
   input: Numbers,
@@ -24,6 +35,7 @@ export function referenceTensors(
   o: AnyOptions,
 ): { B: number; C: number; S: number; p: Float64Array; g: Float64Array } {
   const { B, C, S, at } = geometry(o);
+  const kept = keptBy(o, target);
   let p = new Float64Array(B * C * S);
   let g = new Float64Array(B * C * S);
   for (let b = 0; b < B; b++) {
@@ -39,6 +51,8 @@ export function referenceTensors(
         else if (o.softmax && C > 1) p[i] = Math.exp(x - max) / total;
         else p[i] = x;
         g[i] = o.toOnehotY && C > 1 ? Number(target[b * S + v] === c) : target[at(b, c, v)]!;
+        // left out: in no sum (smp's and MONAI's ignore_index: prediction and target zeroed)
+        if (!kept(b, c, v)) p[i] = g[i] = 0;
       }
     }
   }
@@ -187,10 +201,12 @@ export function referenceLoss(
 export function referenceCrossEntropy(input: Numbers, target: Numbers, o: AnyOptions): number {
   const { B, C, S, at } = geometry(o);
   const w = (c: number) => (o.weight === undefined ? 1 : typeof o.weight === "number" ? o.weight : o.weight[c]!);
+  const kept = keptBy(o, target);
   let total = 0;
   let norm = 0;
   for (let b = 0; b < B; b++) {
     for (let v = 0; v < S; v++) {
+      if (!kept(b, 0, v)) continue; // with softmax a voxel is left out whole
       let max = -Infinity;
       for (let c = 0; c < C; c++) max = Math.max(max, input[at(b, c, v)]!);
       let sum = 0;

@@ -37,23 +37,32 @@ export interface LossAttrs {
   options: AnyLossOptions;
 }
 
-/** Pass 1's statistics as a float32 tensor [2, STATS, B·C]: the float64 values split into high and low parts. */
+/** Rows of the saved statistics: one per statistic, then what ignoreIndex and mask left out (per batch item). */
+const SAVED_ROWS = STATS + 1;
+
+/** Pass 1's statistics as a float32 tensor [2, SAVED_ROWS, B·C]: the float64 values split into high and low parts. */
 function packStats(raw: RawStats, out: Float32Array): void {
-  const fields = [raw.tp, raw.fp, raw.fn, raw.se, raw.count, raw.ce];
   const n = raw.tp.length;
+  const ignored = new Float64Array(n);
+  ignored.set(raw.ignored);
+  const fields = [raw.tp, raw.fp, raw.fn, raw.se, raw.count, raw.ce, ignored];
   fields.forEach((field, s) => {
     for (let i = 0; i < n; i++) {
       const hi = Math.fround(field[i]!);
       out[s * n + i] = hi;
-      out[(STATS + s) * n + i] = field[i]! - hi;
+      out[(SAVED_ROWS + s) * n + i] = field[i]! - hi;
     }
   });
 }
 
-function unpackStats(packed: TensorData, n: number): RawStats {
-  const field = (s: number) =>
-    Float64Array.from({ length: n }, (_, i) => packed[s * n + i]! + packed[(STATS + s) * n + i]!);
-  return { tp: field(0), fp: field(1), fn: field(2), se: field(3), count: field(4), ce: field(5), nonFinite: 0 };
+function unpackStats(packed: TensorData, n: number, B: number): RawStats {
+  const field = (s: number, length = n) =>
+    Float64Array.from({ length }, (_, i) => packed[s * n + i]! + packed[(SAVED_ROWS + s) * n + i]!);
+  return {
+    ...{ tp: field(0), fp: field(1), fn: field(2), se: field(3), count: field(4), ce: field(5) },
+    ignored: field(6, B),
+    nonFinite: 0,
+  };
 }
 
 /** The loss's output shape: [] for 'mean'/'sum'; [rows, classes kept], or [rows] for generalized Dice, for 'none'. */
@@ -86,7 +95,7 @@ function classes({ options }: LossAttrs): number {
   return layout === "channels-first" ? shape[1]! : shape[shape.length - 1]!;
 }
 
-/** Pass 1's results for the gradient: the activation (the prediction's shape) and the statistics [2, STATS, B·C]. */
+/** Pass 1's results for the gradient: the activation (the prediction's shape) and the statistics [2, SAVED_ROWS, B·C]. */
 interface Saved<T = TensorInfo> {
   activation: T;
   stats: T;
@@ -127,7 +136,7 @@ function backward(access: BackendAccess, dy: TensorInfo, y: TensorInfo, saved: S
   return access.run(classes(attrs), () =>
     access.output([...activation.shape], (dx) => {
       const upstream = Float64Array.from(access.read(dy));
-      const raw = unpackStats(access.read(stats), stats.shape[2]!);
+      const raw = unpackStats(access.read(stats), stats.shape[2]!, options.shape[0]!);
       const keep = access.read(activation) as Float32Array;
       // the activation stands in for the prediction: same shape, and pass 2 reads nothing else of it
       lossBackward(kind, keep, access.read(y), options, raw, keep, dy.shape.length ? upstream : upstream[0]!, dx);
@@ -196,7 +205,7 @@ export function runLoss(x: Tensor, y: Tensor, attrs: LossAttrs): Tensor {
   return tidy(() => {
     const access = ACCELERATED[getBackend() as AcceleratedBackend](engine().backend);
     const empty = (shape: number[]) => engine().makeTensorFromTensorInfo(access.output(shape, () => {}));
-    const saved = { activation: empty([...x.shape]), stats: empty([2, STATS, lossItems(attrs)]) };
+    const saved = { activation: empty([...x.shape]), stats: empty([2, SAVED_ROWS, lossItems(attrs)]) };
     return engine().runKernel(LOSS_KERNEL, { x, y, ...saved }, named) as Tensor;
   });
 }
