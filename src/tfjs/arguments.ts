@@ -10,8 +10,8 @@ import {
   type TverskyOptions,
 } from "../options.js";
 
-/** What the tensor ops take: the core options without what the tensors already say. */
-type TensorOptions<O> = Omit<O, "shape" | "grad" | "toOnehotY">;
+/** What the tensor ops take: the core options without what the tensors already say (and no voxel mask: see coreOptions). */
+type TensorOptions<O> = Omit<O, "shape" | "grad" | "toOnehotY" | "mask">;
 export type TensorDiceOptions = TensorOptions<DiceOptions>;
 export type TensorDiceCEOptions = TensorOptions<DiceCEOptions>;
 export type TensorTverskyOptions = TensorOptions<TverskyOptions>;
@@ -56,6 +56,13 @@ export function coreOptions(
     throw new DiceWasmError(
       "INVALID_OPTION",
       `${fn}: shape, grad and toOnehotY come from the tensors here (labels without the class axis are a label map); leave them out and use tf.grad for gradients.`,
+    );
+  }
+  if ("mask" in options) {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: the tfjs ops take ignoreIndex, not a mask: give the voxels to leave out that label, e.g. tf.where(tf.cast(mask, 'bool'), labels, 255) with ignoreIndex: 255.`,
+      { option: "mask" },
     );
   }
   if (predictions.dtype !== "float32") {

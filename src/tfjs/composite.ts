@@ -13,6 +13,12 @@ function prepare(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions): 
   if (o.sigmoid) x = tf.sigmoid(x);
   else if (o.softmax && C > 1) x = tf.softmax(x);
   let g = targets(labels, o, x.shape);
+  const kept = keptOf(labels, o, x.shape);
+  if (kept) {
+    // left out: prediction and target zeroed, as smp and MONAI do
+    x = tf.mul(x, kept);
+    g = tf.mul(g, kept);
+  }
   if (o.includeBackground === false && C > 1) {
     const begin = [...Array(rank - 1).fill(0), 1];
     x = tf.slice(x, begin);
@@ -35,6 +41,20 @@ function targets(labels: tf.Tensor, o: AnyLossOptions, shape: number[]): tf.Tens
   return tf.cast(tf.oneHot(tf.cast(ids, "int32"), C), "float32");
 }
 
+/**
+ * 1 where ignoreIndex keeps an element, 0 where it leaves it out: per voxel
+ * ([..., 1]) for a label map, per element for masks; undefined without ignoreIndex.
+ */
+function keptOf(labels: tf.Tensor, o: AnyLossOptions, shape: number[]): tf.Tensor | undefined {
+  if (o.ignoreIndex === undefined) return undefined;
+  const C = shape[shape.length - 1]!;
+  const labelMap = o.toOnehotY && C > 1;
+  const values = labelMap
+    ? tf.reshape(labels.rank === shape.length ? toChannelsLast(labels, o) : labels, [...shape.slice(0, -1), 1])
+    : toChannelsLast(labels, o);
+  return tf.cast(tf.notEqual(tf.cast(values, "float32"), o.ignoreIndex), "float32");
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
@@ -48,7 +68,8 @@ function check(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions, C: 
     const bad = tf.sum(tf.cast(tf.logicalNot(tf.isFinite(predictions)), "float32"));
     if (!(o.toOnehotY && C > 1)) return tf.stack([bad, tf.scalar(0)]);
     const l = tf.cast(labels, "float32");
-    const valid = tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(l, 0), tf.less(l, C)), tf.equal(tf.floor(l), l));
+    const classId = tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(l, 0), tf.less(l, C)), tf.equal(tf.floor(l), l));
+    const valid = o.ignoreIndex === undefined ? classId : tf.logicalOr(classId, tf.equal(l, o.ignoreIndex));
     return tf.stack([bad, tf.sum(tf.cast(tf.logicalNot(valid), "float32"))]);
   });
   const [nonFinite, invalid] = counts.dataSync();
@@ -140,7 +161,9 @@ export function compositeLoss(
 function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number): tf.Tensor {
   const x = toChannelsLast(logits, o);
   const logp = tf.logSoftmax(x);
-  const g = targets(labels, o, x.shape);
+  const kept = keptOf(labels, o, x.shape);
+  // ignored voxels: out of the sum and of the mean's count (PyTorch's ignore_index)
+  const g = kept ? tf.mul(targets(labels, o, x.shape), kept) : targets(labels, o, x.shape);
   const w =
     o.weight === undefined
       ? tf.ones([C])
@@ -149,7 +172,8 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C
         : tf.tensor1d([...o.weight]);
   const total = tf.neg(tf.sum(tf.mul(tf.mul(g, w), logp)));
   if (o.reduction === "sum") return total;
-  return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : g.size / C);
+  const voxels = kept ? tf.div(tf.sum(tf.mul(kept, tf.onesLike(x))), C) : g.size / C;
+  return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : voxels);
 }
 
 /** 1/(Σg)², 1/Σg or 1; an absent class's infinite weight becomes the row's largest finite weight (MONAI). */
