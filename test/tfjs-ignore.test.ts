@@ -23,7 +23,7 @@ describe.each(TF_BACKENDS)("ignoreIndex on %s", (backend) => {
     ["diceCELoss, label map, weights", { softmax: true, weight: [1, 2, 0.5] }, true],
     ["diceLoss, sigmoid, one-hot with ignored elements", { sigmoid: true }, false],
   ] as const)("%s: value and gradient as the core loss's, also from tf ops", (_, extra, ce) => {
-    const onehot = extra.sigmoid
+    const onehot = "sigmoid" in extra
       ? Float32Array.from(
           oneHot(
             map.map((l) => (l === 255 ? 0 : l)),
