@@ -73,6 +73,22 @@ const programs: Program[] = [
     },
   },
   {
+    name: "focal",
+    entry: "assembly/focal/index.ts",
+    sources: [
+      ...files("assembly/focal", false),
+      ...["blocks", "codes", "lanes", "layout", "math"].map((f) => `assembly/${f}.ts`),
+    ],
+    modules: {
+      "src/generated/focal.ts": {
+        focalSimd: "simd",
+        focalScalar: "scalar",
+        focalSimdShared: "simd-shared",
+        focalScalarShared: "scalar-shared",
+      },
+    },
+  },
+  {
     name: "ceiling",
     entry: "assembly/ceiling/index.ts",
     sources: files("assembly/ceiling", false),

@@ -13,45 +13,60 @@ function firstNonFinite(array: Float32Array): number {
 }
 
 export function checkData(problem: Problem, raw: RawStats): void {
-  const { B, C, S, target } = problem;
   const finite = [raw.tp, raw.fp, raw.fn, raw.se].every((a) => a.every(Number.isFinite));
-  if (raw.nonFinite > 0 || !finite) {
-    const at = firstNonFinite(problem.input.array);
-    if (at >= 0) {
-      throw new DiceWasmError(
-        "NON_FINITE_INPUT",
-        `the prediction holds ${problem.input.array[at]} at index ${at}; find where your network produced it (a NaN loss upstream, a division by zero) before computing the loss.`,
-        { index: at, value: problem.input.array[at] },
-      );
-    }
-    if (target.kind === "mask") {
-      const t = firstNonFinite(target.source.array);
-      if (t >= 0) {
-        throw new DiceWasmError(
-          "NON_FINITE_TARGET",
-          `the target holds ${target.source.array[t]} at index ${t}; targets must be in [0, 1].`,
-          {
-            index: t,
-            value: target.source.array[t],
-          },
-        );
-      }
-    }
+  if (raw.nonFinite > 0 || !finite) nonFinite(problem);
+  const { C } = problem;
+  checkLabels(problem, (b) => {
+    // every voxel is labelled with a class or left out (ignoreIndex, mask)
+    let labelled = raw.ignored[b]!;
+    for (let c = 0; c < C; c++) labelled += raw.count[b * C + c]!;
+    return labelled;
+  });
+}
+
+/** Names the non-finite value behind sums that are not finite. */
+export function nonFinite(problem: Problem): never {
+  const { input, target } = problem;
+  const at = firstNonFinite(input.array);
+  if (at >= 0) {
     throw new DiceWasmError(
       "NON_FINITE_INPUT",
-      problem.act === ACT_NONE
-        ? "the statistics overflowed float32: prediction or target values are far outside [0, 1]; pass probabilities, or logits with sigmoid/softmax."
-        : "the logits are finite but overflow float32 when shifted by their maximum (a spread above ~3.4e38): rescale them.",
+      `the prediction holds ${input.array[at]} at index ${at}; find where your network produced it (a NaN loss upstream, a division by zero) before computing the loss.`,
+      { index: at, value: input.array[at] },
     );
   }
+  const t = target.kind === "mask" ? firstNonFinite(target.source.array) : -1;
+  if (t >= 0) {
+    const value = target.source.array[t];
+    throw new DiceWasmError(
+      "NON_FINITE_TARGET",
+      `the target holds ${value} at index ${t}; targets must be in [0, 1].`,
+      {
+        index: t,
+        value,
+      },
+    );
+  }
+  throw new DiceWasmError(
+    "NON_FINITE_INPUT",
+    problem.act === ACT_NONE
+      ? "the statistics overflowed float32: prediction or target values are far outside [0, 1]; pass probabilities, or logits with sigmoid/softmax."
+      : "the logits are finite but overflow float32 when shifted by their maximum (a spread above ~3.4e38): rescale them.",
+  );
+}
+
+/**
+ * Throws for the first label that is no class id and is not left out, in the
+ * batch items where `accounted(b)` (the voxels labelled or left out, when the
+ * kernels counted them) falls short of the voxel count: by default, all.
+ */
+export function checkLabels(problem: Problem, accounted: (b: number) => number = () => -1): void {
+  const { B, C, S, target } = problem;
   if (target.kind !== "label") return;
   const ignoreIndex = problem.ignore?.index;
   const mask = problem.ignore?.mask?.array;
   for (let b = 0; b < B; b++) {
-    // every voxel is labelled with a class or left out (ignoreIndex, mask)
-    let labelled = raw.ignored[b]!;
-    for (let c = 0; c < C; c++) labelled += raw.count[b * C + c]!;
-    if (labelled === S) continue;
+    if (accounted(b) === S) continue;
     const labels = target.source.array as unknown as ArrayLike<number>;
     for (let i = b * S; i < (b + 1) * S; i++) {
       const l = labels[i]!;

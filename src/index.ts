@@ -1,5 +1,6 @@
 export { type DiagnosisCode, diagnose, type Finding, type Severity } from "./diagnose.js";
 export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
+export { type FocalOptions, focalLoss } from "./focal.js";
 export {
   diceCELoss,
   diceLoss,

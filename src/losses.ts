@@ -11,6 +11,7 @@ import {
 } from "./algebra.js";
 import { type CrossEntropy, crossEntropy } from "./cross-entropy.js";
 import { DiceWasmError } from "./errors.js";
+import { gradTarget } from "./gradient-target.js";
 import { ACT_SOFTMAX, COEF_U, COEFS, MODE_SOFT } from "./kernel-codes.js";
 import {
   checkKeys,
@@ -19,7 +20,6 @@ import {
   finiteNumber,
   type GeneralizedDiceOptions,
   KNOWN_KEYS,
-  type LossOptions,
   oneOf,
   type Prediction,
   type Problem,
@@ -334,47 +334,7 @@ export function checkLossOptions(kind: LossKind, options: AnyLossOptions, fn?: s
 
 const backgroundIgnored = (fn: string) => `${fn}: single channel prediction, \`includeBackground: false\` ignored.`;
 
-/** Where to write the gradient: the caller's array or volume, or a fresh array. */
-function gradTarget(
-  fn: string,
-  grad: LossOptions["grad"],
-  input: Prediction,
-  target: Target,
-): Source<Float32Array> | undefined {
-  if (!grad) return undefined;
-  const view = input instanceof WasmVolume ? input.array : input;
-  const length = view?.length;
-  // resolveProblem names a bad or detached prediction
-  if (!Number.isSafeInteger(length) || view?.buffer?.byteLength === 0) return undefined;
-  if (grad === true) return { array: new Float32Array(length), ptr: undefined };
-  const source = sourceOf(grad);
-  if (!(source?.array instanceof Float32Array) || source.array.length !== length) {
-    throw new DiceWasmError(
-      "INVALID_OPTION",
-      `${fn}: grad must be true, or a Float32Array (or float32 volume) of the prediction's ${length} elements${source?.array.buffer.byteLength === 0 ? "; this one is a detached view of WebAssembly memory (volume.array taken before memory grew): pass the volume itself" : ""}.`,
-    );
-  }
-  for (const [name, other] of [
-    ["prediction", input],
-    ["target", target],
-  ] as const) {
-    if (overlaps(source.array, other instanceof WasmVolume ? other.array : other)) {
-      throw new DiceWasmError(
-        "INVALID_OPTION",
-        `${fn}: grad shares memory with the ${name}; pass a separate array (the gradient is written while the ${name} is read).`,
-      );
-    }
-  }
-  return source as Source<Float32Array>;
-}
-
-/** True when two typed arrays view overlapping bytes of one buffer. */
-function overlaps(a: ArrayBufferView, b: unknown): boolean {
-  if (!ArrayBuffer.isView(b) || a.buffer !== b.buffer) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-}
-
-function classWeights(fn: string, weight: DiceOptions["weight"], C: number): Float64Array | undefined {
+export function classWeights(fn: string, weight: DiceOptions["weight"], C: number): Float64Array | undefined {
   if (weight === undefined || C === 1) return undefined; // MONAI ignores weights for one class
   const list = typeof weight === "number" ? Array(C).fill(weight) : weight;
   if (!Array.isArray(list) || list.length !== C) {

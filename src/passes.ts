@@ -47,7 +47,7 @@ export interface RawStats {
   ignored: Float64Array;
 }
 
-const LABEL_KIND: Record<LabelDtype, number> = {
+export const LABEL_KIND: Record<LabelDtype, number> = {
   uint8: LABEL_U8,
   uint16: LABEL_U16,
   int32: LABEL_I32,
@@ -55,13 +55,13 @@ const LABEL_KIND: Record<LabelDtype, number> = {
 };
 
 /** Where a chunk of an array lies in wasm memory: byte pointer, and plane stride in floats (channels-first). */
-interface Placed {
+export interface Placed {
   ptr: number;
   ps: number;
 }
 
 /** The chunk buffers of one call, laid out in the runtime's workspace. */
-class Stream {
+export class Stream {
   readonly kernels: Kernels;
   readonly layout: WorkspaceLayout;
   /** voxels per chunk */
@@ -191,7 +191,7 @@ class Stream {
    * target `t` is then copied with the rest zeroed. Returns what is left out
    * (voxels or elements), and where the statistics read the target now.
    */
-  private mark(b: number, v0: number, nv: number, t: Placed): { dropped: number; t: Placed; perElement: boolean } {
+  mark(b: number, v0: number, nv: number, t: Placed): { dropped: number; t: Placed; perElement: boolean } {
     const { problem, ignore } = this;
     const { index } = problem.ignore!;
     const mask = this.voxelMask(b, v0, nv);

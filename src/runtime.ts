@@ -1,6 +1,7 @@
 // Loading the kernels and owning their memory. After `init()` everything is
 // synchronous. Memory grows only here, in JavaScript, never inside a kernel.
 import { DiceWasmError } from "./errors.js";
+import { focalScalar, focalScalarShared, focalSimd, focalSimdShared } from "./generated/focal.js";
 import { scalarWasm, simdWasm } from "./generated/wasm.js";
 import { type Allocator, Heap } from "./heap.js";
 import { checkCodes } from "./kernel-codes.js";
@@ -102,9 +103,40 @@ export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
+/** The focal-loss program (assembly/focal/): byte pointers, counts, and the parameters it documents. */
+export interface FocalKernels {
+  focal(
+    x: number,
+    xps: number,
+    t: number,
+    tps: number,
+    tkind: number,
+    nv: number,
+    C: number,
+    c0: number,
+    ilv: number,
+    softmax: number,
+    gamma: number,
+    alpha: number,
+    w: number,
+    marks: number,
+    mkind: number,
+    mps: number,
+    gscale: number,
+    out: number,
+    ops: number,
+    accumulate: number,
+    perElement: number,
+    result: number,
+    tmp: number,
+  ): void;
+}
+
 /** A kernel build instantiated on a memory, with the allocator that owns that memory. */
 export interface Runtime {
   readonly kernels: Kernels;
+  /** the focal loss's program, instantiated beside the kernels on the same memory */
+  readonly focal: FocalKernels;
   readonly backend: Backend;
   readonly heap: Allocator;
   /** f32 lanes per kernel vector: 4 (SIMD) or 1 (scalar) */
@@ -150,10 +182,17 @@ export function compileEmbedded(name: string, base64: string): Promise<WebAssemb
  * memory, so the same binary runs on ours or on another library's.
  */
 export async function instantiate(module: WebAssembly.Module, backend: Backend, heap: Allocator): Promise<Runtime> {
-  const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+  const imports = { env: { memory: heap.memory } };
+  const instance = await WebAssembly.instantiate(module, imports);
   checkCodes(instance.exports);
   const kernels = instance.exports as unknown as Kernels;
-  return { kernels, backend, heap, lanes: backend === "simd" ? 4 : 1, workspace: { ptr: 0, bytes: 0 } };
+  // over 4 KiB: compiled and instantiated asynchronously here, as a browser's main thread requires
+  const shared = typeof SharedArrayBuffer !== "undefined" && heap.memory.buffer instanceof SharedArrayBuffer;
+  const simd = backend === "simd";
+  const focalBuild = shared ? (simd ? focalSimdShared : focalScalarShared) : simd ? focalSimd : focalScalar;
+  const focalModule = await compileEmbedded(`focal-${backend}${shared ? "-shared" : ""}`, focalBuild);
+  const focal = (await WebAssembly.instantiate(focalModule, imports)).exports as unknown as FocalKernels;
+  return { kernels, focal, backend, heap, lanes: simd ? 4 : 1, workspace: { ptr: 0, bytes: 0 } };
 }
 
 /**

@@ -23,18 +23,19 @@ describe.each(TF_BACKENDS)("ignoreIndex on %s", (backend) => {
     ["diceCELoss, label map, weights", { softmax: true, weight: [1, 2, 0.5] }, true],
     ["diceLoss, sigmoid, one-hot with ignored elements", { sigmoid: true }, false],
   ] as const)("%s: value and gradient as the core loss's, also from tf ops", (_, extra, ce) => {
-    const onehot = "sigmoid" in extra
-      ? Float32Array.from(
-          oneHot(
-            map.map((l) => (l === 255 ? 0 : l)),
-            B,
-            S,
-            C,
-            "channels-last",
-          ),
-          (g, i) => (map[Math.floor(i / C)] === 255 ? 255 : g),
-        )
-      : undefined;
+    const onehot =
+      "sigmoid" in extra
+        ? Float32Array.from(
+            oneHot(
+              map.map((l) => (l === 255 ? 0 : l)),
+              B,
+              S,
+              C,
+              "channels-last",
+            ),
+            (g, i) => (map[Math.floor(i / C)] === 255 ? 255 : g),
+          )
+        : undefined;
     const y = onehot ? tf.tensor(onehot, [B, D, D, C]) : tf.tensor(map, [B, D, D], "int32");
     const x = tf.tensor(input, [B, D, D, C]);
     const options = { ...extra, ignoreIndex: 255 };

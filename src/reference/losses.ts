@@ -5,8 +5,23 @@ import { elementIndex } from "../layout.js";
 import type { DiceCEOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
 import { WasmVolume } from "../volume.js";
 
-export type ReferenceKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
-type AnyOptions = DiceCEOptions & TverskyOptions & GeneralizedDiceOptions;
+export type ReferenceKind =
+  | "dice"
+  | "tversky"
+  | "generalizedDice"
+  | "diceCE"
+  | "focal"
+  | "diceFocal"
+  | "generalizedDiceFocal";
+type AnyOptions = DiceCEOptions &
+  TverskyOptions &
+  GeneralizedDiceOptions & {
+    gamma?: number;
+    alpha?: number;
+    useSoftmax?: boolean;
+    lambdaFocal?: number;
+    lambdaGdl?: number;
+  };
 type Numbers = ArrayLike<number>;
 
 /** B, C, S and the index of element (b, c, voxel) in an array of the prediction's shape. */
@@ -139,6 +154,24 @@ export function referenceLoss(
   target: Numbers,
   o: AnyOptions,
 ): number | Float64Array {
+  if (kind === "focal") return referenceFocal(input, target, o);
+  if (kind === "diceFocal" || kind === "generalizedDiceFocal") {
+    const gdl = kind === "generalizedDiceFocal";
+    const { gamma, alpha, lambdaDice, lambdaGdl, lambdaFocal, ...rest } = o;
+    const overlap = referenceLoss(
+      gdl ? "generalizedDice" : "dice",
+      input,
+      target,
+      gdl ? { ...rest, weight: undefined } : rest,
+    ) as number;
+    // MONAI's focal term here: a sigmoid per element, whatever the Dice term's activation
+    const focal = <number>referenceFocal(input, target, {
+      ...{ shape: o.shape, layout: o.layout, toOnehotY: o.toOnehotY, includeBackground: o.includeBackground },
+      ...{ weight: o.weight, gamma, alpha: gdl ? undefined : alpha, reduction: o.reduction },
+      ...{ ignoreIndex: o.ignoreIndex, mask: o.mask },
+    });
+    return ((gdl ? lambdaGdl : lambdaDice) ?? 1) * overlap + (lambdaFocal ?? 1) * focal;
+  }
   if (kind === "diceCE") {
     // `weight` has one entry per class; the Dice term weighs the classes it keeps
     const all = typeof o.weight === "number" ? undefined : o.weight;
@@ -299,4 +332,53 @@ export function referenceDiceGradient(input: Numbers, target: Numbers, o: AnyOpt
     }
   }
   return grad;
+}
+
+const logSigmoid = (x: number) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
+
+/**
+ * MONAI 1.5's FocalLoss in float64, as written there: sigmoid_focal_loss or
+ * softmax_focal_loss on the classes kept (the softmax over those only), class
+ * weights, then 'mean' over the elements kept, 'sum' of the spatial means, or
+ * every element for 'none' (channels-first [B, C', S]).
+ */
+export function referenceFocal(input: Numbers, target: Numbers, o: AnyOptions): number | Float64Array {
+  const { B, C, S, at } = geometry(o);
+  const kept = keptBy(o, target);
+  const c0 = o.includeBackground === false && C > 1 ? 1 : 0;
+  const K = C - c0;
+  const gamma = o.gamma ?? 2;
+  const weight = (c: number) =>
+    o.weight === undefined || K === 1 ? 1 : typeof o.weight === "number" ? o.weight : o.weight[c - c0]!;
+  const terms = new Float64Array(B * K * S);
+  let n = 0;
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < S; v++) {
+      const x = (c: number) => input[at(b, c, v)]!;
+      const t = (c: number) => (o.toOnehotY && C > 1 ? Number(target[b * S + v] === c) : target[at(b, c, v)]!);
+      let max = -Infinity;
+      for (let c = c0; c < C; c++) max = Math.max(max, x(c));
+      let sum = 0;
+      for (let c = c0; c < C; c++) sum += Math.exp(x(c) - max);
+      for (let c = c0; c < C; c++) {
+        if (!kept(b, c, v)) continue;
+        n++;
+        let l: number;
+        if (o.useSoftmax) {
+          const logp = x(c) - max - Math.log(sum);
+          l = -((1 - Math.exp(logp)) ** gamma) * logp * t(c);
+          if (o.alpha !== undefined && c0 === 0) l *= c === 0 ? 1 - o.alpha : o.alpha;
+        } else {
+          l = x(c) - x(c) * t(c) - logSigmoid(x(c));
+          l *= Math.exp(gamma * logSigmoid(-x(c) * (2 * t(c) - 1)));
+          if (o.alpha !== undefined) l *= t(c) * o.alpha + (1 - t(c)) * (1 - o.alpha);
+        }
+        terms[(b * K + c - c0) * S + v] = weight(c) * l;
+      }
+    }
+  }
+  if (o.reduction === "none") return terms;
+  const total = terms.reduce((a, b) => a + b, 0);
+  if (o.reduction === "sum") return total / S;
+  return n > 0 ? total / n : 0;
 }

@@ -1,0 +1,246 @@
+// The focal loss (Lin et al. 2017) as MONAI 1.5 writes it, one chunk at a
+// time: a program of its own, instantiated on the loss kernels' memory, with
+// no data segment and no allocation. For logits x and targets t of class c,
+//   sigmoid: ℓ = a_t·w_c·F·B,  B = (1 − t)·x + softplus(−x)   (BCE with logits)
+//            F = e^(−γ·softplus(x·s)), s = 2t − 1               ((1 − p_t)^γ)
+//            a_t = t·α + (1 − t)·(1 − α), or 1 without α
+//   softmax: ℓ = −w_c·t·(1 − p_c)^γ·ln p_c over the classes kept, p = softmax
+// with its derivative in x; ln p = d − ln Σe from the shifted logits d, and
+// 1 − p_c = (Σe − e_c)/Σe, so neither loses its digits to a rounded p.
+// Chunks come as the loss kernels see them: logits in the prediction's layout,
+// float targets in planar groups (see ../layout.ts), labels of any type, and
+// optional marks (1 keep, 0 leave out) per voxel or per element from the
+// ignore program. Each group of W voxels is gathered into planar vectors, so
+// one transcendental serves W voxels.
+import { classAt, groupedVoxels } from "../blocks";
+import { LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8, TARGET_MASK } from "../codes";
+import { add, choose, classMask, div, gtMask, labelsAt, loadSplat, mul, one, pmax, splat, sub, width } from "../lanes";
+import { toChannelsLast, toPlanar } from "../layout";
+import { expNonPositive, ln, ln1p, negAbs } from "../math";
+
+/** The smallest normal float32: ln's argument is clamped here. */
+const FLT_MIN: f32 = 1.17549435e-38;
+
+/** Marks: none, one per voxel, or one per element. */
+export const MARKS_NONE: i32 = 0;
+export const MARKS_VOXEL: i32 = 1;
+export const MARKS_ELEMENT: i32 = 2;
+
+/** softplus(y) = ln(1 + e^y) from e = e^−|y|: max(y, 0) + ln(1 + e). */
+// @ts-ignore: decorator
+@inline function softplus<V>(y: V, e: V): V {
+  return add<V>(pmax<V>(y, splat<V>(0)), ln1p<V>(e));
+}
+
+/** σ(y) from e = e^−|y|: 1/(1 + e) for y ≥ 0, e/(1 + e) below. */
+// @ts-ignore: decorator
+@inline function sigma<V>(y: V, e: V): V {
+  const r = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
+  return choose<V>(gtMask<V>(splat<V>(0), y), mul<V>(e, r), r);
+}
+
+/** Loads the C class vectors of the group at v into planar vectors at dst (16 bytes apart). */
+// @ts-ignore: decorator
+@inline function gather<V>(x: usize, v: i32, C: i32, ilv: bool, xps: usize, dst: usize): void {
+  if (ilv && isVector<V>()) {
+    toPlanar(x + (<usize>(v * C) << 2), C, dst);
+    return;
+  }
+  // channels-first planes, or one voxel of a channels-last array: class c at classAt
+  for (let c = 0; c < C; c++) store<V>(dst + <usize>c * sizeof<V>(), load<V>(classAt<V>(x, v, c, C, ilv, xps)));
+}
+
+/** Writes (or adds) the C planar vectors at src to the group at v of an array in the prediction's layout. */
+// @ts-ignore: decorator
+@inline function scatter<V>(src: usize, v: i32, C: i32, ilv: bool, yps: usize, y: usize, accumulate: bool, tmp: usize): void {
+  if (accumulate) {
+    gather<V>(y, v, C, ilv, yps, tmp);
+    for (let c = 0; c < C; c++) {
+      const o = <usize>c * sizeof<V>();
+      store<V>(src + o, add<V>(load<V>(src + o), load<V>(tmp + o)));
+    }
+  }
+  if (ilv && isVector<V>()) {
+    toChannelsLast(src, C, y + (<usize>(v * C) << 2));
+    return;
+  }
+  for (let c = 0; c < C; c++) store<V>(classAt<V>(y, v, c, C, ilv, yps), load<V>(src + <usize>c * sizeof<V>()));
+}
+
+/** Class c's target vector of the group at v: the mask value, or 1/0 for the label. */
+// @ts-ignore: decorator
+@inline function targetOf<V, T>(t: usize, tps: usize, v: i32, c: i32, C: i32, ilv: bool, l: V): V {
+  if (isReference<T>()) return load<V>(classAt<V>(t, v, c, C, ilv, tps));
+  return one<V>(classMask<V>(l, c));
+}
+
+/** Class c's mark of the group at v (1 keep, 0 leave out). */
+// @ts-ignore: decorator
+@inline function markOf<V>(marks: usize, mkind: i32, mps: usize, v: i32, c: i32, C: i32, ilv: bool): V {
+  if (mkind == MARKS_VOXEL) return load<V>(marks + (<usize>v << 2));
+  if (mkind == MARKS_ELEMENT) return load<V>(classAt<V>(marks, v, c, C, ilv, mps));
+  return splat<V>(1);
+}
+
+/**
+ * One group of W voxels: its loss terms summed per lane into `total`, and into
+ * `g` (planar, C vectors) the gradient times gscale, or (with `perElement`)
+ * the loss terms themselves. Classes below c0 get 0.
+ */
+// @ts-ignore: decorator
+@inline function groupTerms<V, T>(
+  xs: usize, t: usize, tps: usize, v: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
+  gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize, gscale: f32, perElement: bool, g: usize,
+): V {
+  const l = isReference<T>() ? splat<V>(0) : labelsAt<V, T>(t + <usize>v * sizeof<T>());
+  let total = splat<V>(0);
+  for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
+  if (!softmax) {
+    for (let c = c0; c < C; c++) {
+      const x = load<V>(xs + <usize>c * sizeof<V>());
+      const tc = targetOf<V, T>(t, tps, v, c, C, ilv, l);
+      const s = sub<V>(add<V>(tc, tc), splat<V>(1));
+      const u = mul<V>(x, s);
+      const e = expNonPositive<V>(negAbs<V>(x));
+      // labels are 0 or 1: |x·s| = |x|, and e serves both
+      const eu = isReference<T>() ? expNonPositive<V>(negAbs<V>(u)) : e;
+      const bce = add<V>(mul<V>(sub<V>(splat<V>(1), tc), x), softplus<V>(sub<V>(splat<V>(0), x), e));
+      const f = expNonPositive<V>(mul<V>(splat<V>(-gamma), softplus<V>(u, eu)));
+      let a = mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv));
+      if (alpha >= 0) a = mul<V>(a, add<V>(mul<V>(tc, splat<V>(alpha)), mul<V>(sub<V>(splat<V>(1), tc), splat<V>(1 - alpha))));
+      const term = mul<V>(a, mul<V>(f, bce));
+      total = add<V>(total, term);
+      // dℓ/dx = a·(F'·B + F·(σ(x) − t)), F' = −γ·s·σ(x·s)·F
+      const df = mul<V>(mul<V>(splat<V>(-gamma), mul<V>(s, sigma<V>(u, eu))), f);
+      const grad = mul<V>(a, add<V>(mul<V>(df, bce), mul<V>(f, sub<V>(sigma<V>(x, e), tc))));
+      store<V>(g + <usize>c * sizeof<V>(), perElement ? term : mul<V>(grad, splat<V>(gscale)));
+    }
+    return total;
+  }
+  // softmax over the classes kept: d = x − max in xs, e = e^d in g, S = Σe
+  let m = load<V>(xs + <usize>c0 * sizeof<V>());
+  for (let c = c0 + 1; c < C; c++) m = pmax<V>(m, load<V>(xs + <usize>c * sizeof<V>()));
+  let sum = splat<V>(0);
+  for (let c = c0; c < C; c++) {
+    const o = <usize>c * sizeof<V>();
+    const d = sub<V>(load<V>(xs + o), m);
+    const e = expNonPositive<V>(d);
+    store<V>(xs + o, d);
+    store<V>(g + o, e);
+    sum = add<V>(sum, e);
+  }
+  const lnSum = ln<V>(sum);
+  let kSum = splat<V>(0);
+  for (let c = c0; c < C; c++) {
+    const o = <usize>c * sizeof<V>();
+    const e = load<V>(g + o);
+    const lnp = sub<V>(load<V>(xs + o), lnSum);
+    const tc = targetOf<V, T>(t, tps, v, c, C, ilv, l);
+    // (1 − p)^γ = e^(γ·(ln(S − e) − ln S)); S − e = 0 gives 0 (1 for γ = 0)
+    const outside = sub<V>(sum, e);
+    const some = gtMask<V>(outside, splat<V>(0));
+    const safe = pmax<V>(outside, splat<V>(FLT_MIN));
+    let f = expNonPositive<V>(mul<V>(splat<V>(gamma), sub<V>(ln<V>(safe), lnSum)));
+    if (gamma > 0) f = choose<V>(some, f, splat<V>(0));
+    const a = mul<V>(mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv)), tc);
+    const term = mul<V>(a, mul<V>(f, sub<V>(splat<V>(0), lnp)));
+    total = add<V>(total, term);
+    // k = a·p·h'(p) = a·(1 − p)^γ·(γ·p·ln p/(1 − p) − 1), with p·ln p/(1 − p) = e·ln p/(S − e) → −1 as p → 1
+    const ratio = choose<V>(some, div<V>(mul<V>(e, lnp), safe), splat<V>(-1));
+    const k = mul<V>(a, mul<V>(f, sub<V>(mul<V>(splat<V>(gamma), ratio), splat<V>(1))));
+    kSum = add<V>(kSum, k);
+    store<V>(xs + o, k);
+    store<V>(g + o, perElement ? term : div<V>(e, sum));
+  }
+  if (!perElement) {
+    // dℓ/dx_j = k_j − p_j·Σk
+    for (let c = c0; c < C; c++) {
+      const o = <usize>c * sizeof<V>();
+      store<V>(g + o, mul<V>(sub<V>(load<V>(xs + o), mul<V>(load<V>(g + o), kSum)), splat<V>(gscale)));
+    }
+  }
+  return total;
+}
+
+/**
+ * One lane type over voxels [v0, v1): adds to result[0] the sum of the loss
+ * terms and to result[1] the marks of the classes kept (float64).
+ */
+// @ts-ignore: decorator
+@inline function focalRange<V, T>(
+  x: usize, xps: usize, t: usize, tps: usize, v0: i32, v1: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
+  gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize,
+  gscale: f32, out: usize, ops: usize, accumulate: bool, perElement: bool, result: usize, tmp: usize,
+): void {
+  const W = width<V>();
+  const xs = tmp;
+  const g = tmp + <usize>C * sizeof<V>();
+  const spare = g + <usize>C * sizeof<V>();
+  let total: f64 = 0;
+  let kept: f64 = 0;
+  for (let v = v0; v + W <= v1; v += W) {
+    gather<V>(x, v, C, ilv, xps, xs);
+    const terms = groupTerms<V, T>(xs, t, tps, v, C, c0, ilv, softmax, gamma, alpha, w, marks, mkind, mps, gscale, perElement, g);
+    total += hsum64<V>(terms);
+    if (mkind != MARKS_NONE) {
+      let k = splat<V>(0);
+      for (let c = c0; c < C; c++) k = add<V>(k, markOf<V>(marks, mkind, mps, v, c, C, ilv));
+      kept += hsum64<V>(k);
+    }
+    if (out != 0) scatter<V>(g, v, C, ilv, ops, out, accumulate, spare);
+  }
+  store<f64>(result, load<f64>(result) + total);
+  store<f64>(result + 8, load<f64>(result + 8) + kept);
+}
+
+/** Sum of the lanes in float64. */
+// @ts-ignore: decorator
+@inline function hsum64<V>(a: V): f64 {
+  if (isVector<V>()) {
+    return (
+      <f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1) +
+      <f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3)
+    );
+  }
+  return <f64>(a as f32);
+}
+
+/** A float target, as a marker type (a reference type, never loaded as a label). */
+class Mask {}
+
+function focalOf<T>(
+  x: usize, xps: usize, t: usize, tps: usize, nv: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
+  gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize,
+  gscale: f32, out: usize, ops: usize, accumulate: bool, perElement: bool, result: usize, tmp: usize,
+): void {
+  const grouped = groupedVoxels(nv);
+  if (ASC_FEATURE_SIMD) {
+    focalRange<v128, T>(x, xps, t, tps, 0, grouped, C, c0, ilv, softmax, gamma, alpha, w, marks, mkind, mps, gscale, out, ops, accumulate, perElement, result, tmp);
+  }
+  focalRange<f32, T>(x, xps, t, tps, grouped, nv, C, c0, ilv, softmax, gamma, alpha, w, marks, mkind, mps, gscale, out, ops, accumulate, perElement, result, tmp);
+}
+
+/**
+ * The focal loss of a chunk of nv voxels × C classes. x: logits in the
+ * prediction's layout (plane stride xps floats; ilv: channels-last); t: a float
+ * target in planar groups (stride tps), or labels of kind tkind; classes below
+ * c0 are left out; w: C floats, each class's weight (0 below c0); alpha < 0:
+ * none (with softmax the host folds it into w); marks of kind mkind (stride
+ * mps). Adds Σℓ and the marks of the classes kept to the float64 pair at
+ * `result`. With out ≠ 0: the gradient times gscale written to out (added
+ * with `accumulate`), or with `perElement` the loss terms; out is in the
+ * prediction's layout, plane stride ops. tmp: scratch of 3·C vectors.
+ */
+export function focal(
+  x: usize, xps: i32, t: usize, tps: i32, tkind: i32, nv: i32, C: i32, c0: i32, ilv: i32, softmax: i32,
+  gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: i32,
+  gscale: f32, out: usize, ops: i32, accumulate: i32, perElement: i32, result: usize, tmp: usize,
+): void {
+  const a = <usize>xps, b = <usize>tps, m = <usize>mps, o = <usize>ops, il = ilv != 0, sm = softmax != 0;
+  const acc = accumulate != 0, pe = perElement != 0;
+  if (tkind == TARGET_MASK) focalOf<Mask>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_U8) focalOf<u8>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_U16) focalOf<u16>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_I32) focalOf<i32>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_F32) focalOf<f32>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+}
