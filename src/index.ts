@@ -3,7 +3,9 @@ export { DiceWasmError, type DiceWasmErrorCode } from "./errors.js";
 export { type FocalOptions, focalLoss } from "./focal.js";
 export {
   diceCELoss,
+  diceFocalLoss,
   diceLoss,
+  generalizedDiceFocalLoss,
   generalizedDiceLoss,
   type LossResult,
   tverskyLoss,
@@ -29,7 +31,9 @@ export {
 export type {
   DataOptions,
   DiceCEOptions,
+  DiceFocalOptions,
   DiceOptions,
+  GeneralizedDiceFocalOptions,
   GeneralizedDiceOptions,
   IgnoreOptions,
   Layout,

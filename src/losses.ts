@@ -11,13 +11,16 @@ import {
 } from "./algebra.js";
 import { type CrossEntropy, crossEntropy } from "./cross-entropy.js";
 import { DiceWasmError } from "./errors.js";
+import { focalElements, focalPass, readFocal } from "./focal.js";
 import { gradTarget } from "./gradient-target.js";
 import { ACT_SOFTMAX, COEF_U, COEFS, MODE_SOFT } from "./kernel-codes.js";
 import {
   checkKeys,
   type DiceCEOptions,
+  type DiceFocalOptions,
   type DiceOptions,
   finiteNumber,
+  type GeneralizedDiceFocalOptions,
   type GeneralizedDiceOptions,
   KNOWN_KEYS,
   oneOf,
@@ -49,10 +52,17 @@ export interface LossResult<L extends number | Float64Array = number | Float64Ar
   warnings: LossWarning[];
 }
 
-export type LossKind = "dice" | "tversky" | "generalizedDice" | "diceCE";
+export type LossKind = "dice" | "tversky" | "generalizedDice" | "diceCE" | "diceFocal" | "generalizedDiceFocal";
 
 /** Options of any loss: what the internal entry points take. */
-export type AnyLossOptions = DiceCEOptions & TverskyOptions & GeneralizedDiceOptions;
+export type AnyLossOptions = DiceCEOptions &
+  TverskyOptions &
+  GeneralizedDiceOptions &
+  Omit<DiceFocalOptions, "weight"> &
+  Omit<GeneralizedDiceFocalOptions, "weight"> & {
+    /** focalLoss's switch to a softmax focal term (its tfjs op shares these options) */
+    useSoftmax?: boolean;
+  };
 
 /** A loss's values per item and their partials, from the reduced statistics. */
 interface Evaluated {
@@ -77,11 +87,17 @@ interface Plan {
   warnings: LossWarning[];
   /** Checks of the resolved problem the options alone cannot make, before pass 1 writes anything. */
   accept?(problem: Problem): void;
+  /** Dice + focal: the focal term's options and weight, read once the class count is known */
+  focal?: { options: FocalTermSource; lambda: number };
   evaluate(reduced: Reduced, problem: Problem, raw: RawStats): Evaluated;
 }
 
+/** What readFocal reads from the options of Dice + focal. */
+type FocalTermSource = Parameters<typeof readFocal>[1];
+
 function planOf(kind: LossKind, options: AnyLossOptions, fn = `${kind}Loss`): Plan {
   checkKeys(fn, options, KNOWN_KEYS[kind]);
+  if (kind === "diceFocal" || kind === "generalizedDiceFocal") return focalPlan(kind, options, fn);
   const smoothNr = finiteNumber(fn, "smoothNr", options.smoothNr, 1e-5);
   const smoothDr = finiteNumber(fn, "smoothDr", options.smoothDr, 1e-5);
   if (smoothNr < 0 || smoothDr < 0) {
@@ -202,6 +218,47 @@ function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smo
   };
 }
 
+/**
+ * Dice + focal (MONAI's DiceFocalLoss, GeneralizedDiceFocalLoss): the overlap
+ * loss's plan with its items scaled by its λ, and the focal term beside it.
+ */
+function focalPlan(kind: "diceFocal" | "generalizedDiceFocal", options: AnyLossOptions, fn: string): Plan {
+  const gdl = kind === "generalizedDiceFocal";
+  const { gamma, alpha, lambdaDice, lambdaGdl, lambdaFocal, ...rest } = options;
+  const overlapOptions = gdl ? { ...rest, weight: undefined } : rest;
+  const name = gdl ? "lambdaGdl" : "lambdaDice";
+  const lambda = finiteNumber(fn, name, gdl ? lambdaGdl : lambdaDice, 1);
+  const lambdaF = finiteNumber(fn, "lambdaFocal", lambdaFocal, 1);
+  if (lambda < 0 || lambdaF < 0)
+    throw new DiceWasmError("INVALID_OPTION", `${fn}: ${name} and lambdaFocal must be ≥ 0.`);
+  if (options.reduction === "none") {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: reduction 'none' would add per-class Dice values to per-element focal terms; use 'mean' or 'sum', or the two losses apart.`,
+      { option: "reduction" },
+    );
+  }
+  const base = planOf(gdl ? "generalizedDice" : "dice", overlapOptions, fn);
+  const focalOptions = {
+    gamma,
+    alpha: gdl ? undefined : alpha,
+    weight: options.weight,
+    includeBackground: options.includeBackground,
+  };
+  return {
+    ...base,
+    evaluate(reduced, problem, raw) {
+      const evaluated = base.evaluate(reduced, problem, raw);
+      return {
+        ...evaluated,
+        items: evaluated.items.map((f) => lambda * f),
+        classWeight: (j) => lambda * evaluated.classWeight(j),
+      };
+    },
+    focal: { options: focalOptions, lambda: lambdaF },
+  };
+}
+
 /** The statistics of the classes kept, and the loss's values on them. */
 function evaluate(plan: Plan, problem: Problem, raw: RawStats): { reduced: Reduced; evaluated: Evaluated } {
   const { B, C, warnings } = problem;
@@ -266,6 +323,7 @@ export function lossForward(
   keep?: Float32Array,
 ): { loss: number | Float64Array; raw: RawStats; warnings: LossWarning[] } {
   const plan = planOf(kind, options);
+  if (plan.focal) throw new Error("unreachable: the tfjs ops build Dice + focal from tf ops");
   const keepSource = keep ? (sourceOf(keep) as Source<Float32Array>) : undefined;
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
   const { problem, raw } = measure(plan.fn, input, target, passOptions, keepSource, plan.accept);
@@ -302,12 +360,40 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
     loss: reduce(plan, evaluated),
     warnings: warningsOf(plan, problem, raw),
   };
+  const focal = plan.focal && focalTerm(plan, problem, out === undefined);
   if (out) {
     backward(plan, problem, reduced, evaluated, 1, out, out);
+    if (focal) {
+      // the focal gradient added to the Dice gradient, chunk by chunk
+      const output = { kind: "gradient", out, scale: focal.lambda * focal.scale, accumulate: true } as const;
+      const pass = focalPass(problem, focal.term, output);
+      focal.total ??= pass.total;
+    }
     // a volume's view is taken again: reserving the workspace may have grown memory since gradTarget
     result.grad = options.grad instanceof WasmVolume ? options.grad.array : out.array;
   }
+  if (focal) result.loss = (result.loss as number) + focal.lambda * focal.scale * focal.total!;
   return result;
+}
+
+/**
+ * The focal term of Dice + focal: its options, and the scale of Σℓ —
+ * 'sum': 1/S (MONAI's spatial means), 'mean': 1/(elements kept), known before
+ * any pass unless ignoreIndex or mask leave some out. Σℓ comes from a pass of
+ * its own when the scale needs it or no gradient is asked; otherwise from the
+ * gradient's pass.
+ */
+function focalTerm(plan: Plan, problem: Problem, lossOnly: boolean) {
+  const { options, lambda } = plan.focal!;
+  const term = readFocal(plan.fn, options, problem.C, false);
+  let scale = plan.reduction === "sum" ? 1 / problem.S : problem.ignore ? undefined : 1 / focalElements(problem, term);
+  let total: number | undefined;
+  if (scale === undefined || lossOnly) {
+    const pass = focalPass(problem, term);
+    total = pass.total;
+    scale ??= pass.kept > 0 ? 1 / pass.kept : 0;
+  }
+  return { term, lambda, scale, total };
 }
 
 /** The options' warnings, then values outside [0, 1] that the statistics prove. */
@@ -324,6 +410,7 @@ function warningsOf(plan: Plan, problem: Problem, raw: RawStats): LossWarning[] 
 export function checkLossOptions(kind: LossKind, options: AnyLossOptions, fn?: string): LossWarning[] {
   const plan = planOf(kind, options, fn);
   const declared = readOptions(plan.fn, { ...options, crossEntropy: plan.crossEntropy });
+  if (plan.focal) readFocal(plan.fn, plan.focal.options, declared.C, false);
   plan.accept?.(declared as unknown as Problem); // it reads the activation and the class count only
   const background =
     !plan.includeBackground && declared.C === 1
@@ -427,4 +514,36 @@ export function generalizedDiceLoss(input: Prediction, target: Target, options: 
  */
 export function diceCELoss(input: Prediction, target: Target, options: DiceCEOptions): LossResult<number> {
   return run("diceCE", input, target, options) as LossResult<number>;
+}
+
+/**
+ * Dice + focal (MONAI 1.5's DiceFocalLoss): λ_dice·Dice + λ_focal·focal. As in
+ * MONAI, the focal term is the sigmoid focal loss on the logits even with
+ * `softmax: true` (which only the Dice term uses); `weight` and `alpha` weigh
+ * both terms' classes and the focal term's targets. Its gradient is added to
+ * the Dice gradient chunk by chunk.
+ *
+ * @example
+ * const { loss, grad } = diceFocalLoss(logits, labels, {
+ *   shape: [1, 96, 96, 96, 4], softmax: true, toOnehotY: true, gamma: 2, grad: true,
+ * });
+ */
+export function diceFocalLoss(input: Prediction, target: Target, options: DiceFocalOptions): LossResult<number> {
+  return run("diceFocal", input, target, options) as LossResult<number>;
+}
+
+/**
+ * Generalized Dice + focal (MONAI 1.5's GeneralizedDiceFocalLoss):
+ * λ_gdl·GDL + λ_focal·focal, the focal term a sigmoid per element on the
+ * logits, with `weight` its class weights.
+ *
+ * @example
+ * const { loss } = generalizedDiceFocalLoss(logits, labels, { shape: [1, 96, 96, 96, 4], softmax: true, toOnehotY: true });
+ */
+export function generalizedDiceFocalLoss(
+  input: Prediction,
+  target: Target,
+  options: GeneralizedDiceFocalOptions,
+): LossResult<number> {
+  return run("generalizedDiceFocal", input, target, options) as LossResult<number>;
 }

@@ -87,6 +87,28 @@ export interface GeneralizedDiceOptions extends LossOptions {
   wType?: "square" | "simple" | "uniform";
 }
 
+/** The focal term of Dice + focal: MONAI's FocalLoss with a sigmoid per element, on the same logits. */
+interface FocalTermOptions {
+  /** The focusing exponent (default 2). */
+  gamma?: number;
+  /** Weight of the focal term; default 1. */
+  lambdaFocal?: number;
+}
+
+export interface DiceFocalOptions extends DiceOptions, FocalTermOptions {
+  /** α-balancing of the focal term, in [0, 1] (targets α, the rest 1 − α). */
+  alpha?: number;
+  /** Weight of the Dice term; default 1. */
+  lambdaDice?: number;
+}
+
+export interface GeneralizedDiceFocalOptions extends GeneralizedDiceOptions, FocalTermOptions {
+  /** The focal term's class weights (one per class kept, or one for all); the generalized Dice weighs its own. */
+  weight?: number | readonly number[];
+  /** Weight of the generalized Dice term; default 1. */
+  lambdaGdl?: number;
+}
+
 /** The typed arrays the kernels read. */
 export type KernelArray = Float32Array | Uint8Array | Uint16Array | Int32Array;
 
@@ -146,6 +168,8 @@ export const KNOWN_KEYS = {
   diceCE: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "lambdaDice", "lambdaCe"],
   tversky: [...LOSS_KEYS, "alpha", "beta"],
   generalizedDice: [...LOSS_KEYS, "wType"],
+  diceFocal: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "gamma", "alpha", "lambdaDice", "lambdaFocal"],
+  generalizedDiceFocal: [...LOSS_KEYS, "wType", "weight", "gamma", "lambdaGdl", "lambdaFocal"],
 };
 
 function fail(code: ConstructorParameters<typeof DiceWasmError>[0], message: string, details = {}): never {

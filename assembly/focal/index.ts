@@ -1,7 +1,8 @@
 // The focal loss (Lin et al. 2017) as MONAI 1.5 writes it, one chunk at a
 // time: a program of its own, instantiated on the loss kernels' memory, with
 // no data segment and no allocation. For logits x and targets t of class c,
-//   sigmoid: ℓ = a_t·w_c·F·B,  B = (1 − t)·x + softplus(−x)   (BCE with logits)
+//   sigmoid: ℓ = a_t·w_c·F·B,  B = (1 − t)·x⁺ + t·(−x)⁺ + ln(1 + e^−|x|)
+//            (BCE with logits, (1 − t)·x + softplus(−x), with no cancellation)
 //            F = e^(−γ·softplus(x·s)), s = 2t − 1               ((1 − p_t)^γ)
 //            a_t = t·α + (1 − t)·(1 − α), or 1 without α
 //   softmax: ℓ = −w_c·t·(1 − p_c)^γ·ln p_c over the classes kept, p = softmax
@@ -14,7 +15,7 @@
 // one transcendental serves W voxels.
 import { classAt, groupedVoxels } from "../blocks";
 import { LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8, TARGET_MASK } from "../codes";
-import { add, choose, classMask, div, gtMask, labelsAt, loadSplat, mul, one, pmax, splat, sub, width } from "../lanes";
+import { add, choose, classMask, div, drop, gtMask, keep, labelsAt, loadSplat, mul, one, pmax, splat, sub, width } from "../lanes";
 import { toChannelsLast, toPlanar } from "../layout";
 import { expNonPositive, ln, ln1p, negAbs } from "../math";
 
@@ -104,7 +105,11 @@ export const MARKS_ELEMENT: i32 = 2;
       const e = expNonPositive<V>(negAbs<V>(x));
       // labels are 0 or 1: |x·s| = |x|, and e serves both
       const eu = isReference<T>() ? expNonPositive<V>(negAbs<V>(u)) : e;
-      const bce = add<V>(mul<V>(sub<V>(splat<V>(1), tc), x), softplus<V>(sub<V>(splat<V>(0), x), e));
+      // B = (1 − t)·x + softplus(−x) as a sum of terms ≥ 0 for t in [0, 1]: no cancellation for x ≪ 0
+      const bce = add<V>(
+        add<V>(mul<V>(sub<V>(splat<V>(1), tc), pmax<V>(x, splat<V>(0))), mul<V>(tc, pmax<V>(sub<V>(splat<V>(0), x), splat<V>(0)))),
+        ln1p<V>(e),
+      );
       const f = expNonPositive<V>(mul<V>(splat<V>(-gamma), softplus<V>(u, eu)));
       let a = mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv));
       if (alpha >= 0) a = mul<V>(a, add<V>(mul<V>(tc, splat<V>(alpha)), mul<V>(sub<V>(splat<V>(1), tc), splat<V>(1 - alpha))));
@@ -117,19 +122,26 @@ export const MARKS_ELEMENT: i32 = 2;
     }
     return total;
   }
-  // softmax over the classes kept: d = x − max in xs, e = e^d in g, S = Σe
+  // softmax over the classes kept: d = x − max in xs, e = e^d in g. S − 1 is summed
+  // apart (the other maxima, and e below them), so that ln S = ln(1 + (S − 1))
+  // and 1 − p of the largest class keep their digits when p rounds to 1
   let m = load<V>(xs + <usize>c0 * sizeof<V>());
   for (let c = c0 + 1; c < C; c++) m = pmax<V>(m, load<V>(xs + <usize>c * sizeof<V>()));
-  let sum = splat<V>(0);
+  let maxima = splat<V>(-1);
+  let below = splat<V>(0);
   for (let c = c0; c < C; c++) {
     const o = <usize>c * sizeof<V>();
     const d = sub<V>(load<V>(xs + o), m);
     const e = expNonPositive<V>(d);
     store<V>(xs + o, d);
     store<V>(g + o, e);
-    sum = add<V>(sum, e);
+    const lower = gtMask<V>(splat<V>(0), d);
+    below = add<V>(below, keep<V>(e, lower));
+    maxima = add<V>(maxima, drop<V>(splat<V>(1), lower));
   }
-  const lnSum = ln<V>(sum);
+  const rest = add<V>(maxima, below);
+  const sum = add<V>(rest, splat<V>(1));
+  const lnSum = ln1p<V>(rest);
   let kSum = splat<V>(0);
   for (let c = c0; c < C; c++) {
     const o = <usize>c * sizeof<V>();
@@ -137,7 +149,7 @@ export const MARKS_ELEMENT: i32 = 2;
     const lnp = sub<V>(load<V>(xs + o), lnSum);
     const tc = targetOf<V, T>(t, tps, v, c, C, ilv, l);
     // (1 − p)^γ = e^(γ·(ln(S − e) − ln S)); S − e = 0 gives 0 (1 for γ = 0)
-    const outside = sub<V>(sum, e);
+    const outside = choose<V>(gtMask<V>(splat<V>(0), load<V>(xs + o)), sub<V>(sum, e), rest);
     const some = gtMask<V>(outside, splat<V>(0));
     const safe = pmax<V>(outside, splat<V>(FLT_MIN));
     let f = expNonPositive<V>(mul<V>(splat<V>(gamma), sub<V>(ln<V>(safe), lnSum)));

@@ -358,19 +358,24 @@ export function referenceFocal(input: Numbers, target: Numbers, o: AnyOptions): 
       const t = (c: number) => (o.toOnehotY && C > 1 ? Number(target[b * S + v] === c) : target[at(b, c, v)]!);
       let max = -Infinity;
       for (let c = c0; c < C; c++) max = Math.max(max, x(c));
-      let sum = 0;
-      for (let c = c0; c < C; c++) sum += Math.exp(x(c) - max);
+      // Σe − 1, without adding 1 first: ln Σe as log1p keeps its digits when one class dominates
+      let rest = -1;
+      for (let c = c0; c < C; c++) rest += x(c) === max ? 1 : 0;
+      for (let c = c0; c < C; c++) rest += x(c) === max ? 0 : Math.exp(x(c) - max);
       for (let c = c0; c < C; c++) {
         if (!kept(b, c, v)) continue;
         n++;
         let l: number;
+        // MONAI's formulas, with 1 − e^logp as −expm1 and the BCE as a sum of terms ≥ 0:
+        // the same numbers, without float64's own cancellations near p = 1
         if (o.useSoftmax) {
-          const logp = x(c) - max - Math.log(sum);
-          l = -((1 - Math.exp(logp)) ** gamma) * logp * t(c);
+          const logp = x(c) - max - Math.log1p(rest);
+          l = -((-Math.expm1(logp)) ** gamma) * logp * t(c);
           if (o.alpha !== undefined && c0 === 0) l *= c === 0 ? 1 - o.alpha : o.alpha;
         } else {
-          l = x(c) - x(c) * t(c) - logSigmoid(x(c));
-          l *= Math.exp(gamma * logSigmoid(-x(c) * (2 * t(c) - 1)));
+          const xc = x(c);
+          l = (1 - t(c)) * Math.max(xc, 0) + t(c) * Math.max(-xc, 0) + Math.log1p(Math.exp(-Math.abs(xc)));
+          l *= Math.exp(gamma * logSigmoid(-xc * (2 * t(c) - 1)));
           if (o.alpha !== undefined) l *= t(c) * o.alpha + (1 - t(c)) * (1 - o.alpha);
         }
         terms[(b * K + c - c0) * S + v] = weight(c) * l;

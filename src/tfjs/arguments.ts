@@ -1,10 +1,13 @@
 // From tensors to the core API's options: the shape, the layout, and whether
 // the labels are one-hot or a label map, read from the tensors themselves.
 import { DiceWasmError } from "../errors.js";
+import type { FocalOptions } from "../focal.js";
 import type { AnyLossOptions, LossKind } from "../losses.js";
 import {
   type DiceCEOptions,
+  type DiceFocalOptions,
   type DiceOptions,
+  type GeneralizedDiceFocalOptions,
   type GeneralizedDiceOptions,
   oneOf,
   type TverskyOptions,
@@ -16,6 +19,9 @@ export type TensorDiceOptions = TensorOptions<DiceOptions>;
 export type TensorDiceCEOptions = TensorOptions<DiceCEOptions>;
 export type TensorTverskyOptions = TensorOptions<TverskyOptions>;
 export type TensorGeneralizedDiceOptions = TensorOptions<GeneralizedDiceOptions>;
+export type TensorDiceFocalOptions = TensorOptions<DiceFocalOptions>;
+export type TensorGeneralizedDiceFocalOptions = TensorOptions<GeneralizedDiceFocalOptions>;
+export type TensorFocalOptions = TensorOptions<FocalOptions>;
 export type TensorLossOptions = TensorOptions<AnyLossOptions>;
 
 /** The part of a tensor these checks read (a Tensor or a kernel's TensorInfo). */
@@ -29,6 +35,8 @@ export const FN_NAMES: Record<LossKind, string> = {
   tversky: "tverskyLoss",
   generalizedDice: "generalizedDiceLoss",
   diceCE: "diceCELoss",
+  diceFocal: "diceFocalLoss",
+  generalizedDiceFocal: "generalizedDiceFocalLoss",
 };
 
 const LABEL_DTYPES = ["float32", "int32", "bool"];
@@ -43,12 +51,12 @@ function same(a: readonly number[], b: readonly number[]): boolean {
  * or with a class axis of size 1, are label maps.
  */
 export function coreOptions(
-  kind: LossKind,
+  kind: LossKind | "focal",
   labels: ShapeAndType,
   predictions: ShapeAndType,
-  options: TensorLossOptions,
+  options: TensorLossOptions | TensorFocalOptions,
 ): AnyLossOptions {
-  const fn = FN_NAMES[kind];
+  const fn = kind === "focal" ? "focalLoss" : FN_NAMES[kind];
   if (options === null || typeof options !== "object") {
     throw new DiceWasmError("INVALID_OPTION", `${fn}: options must be an object (or left out).`);
   }
@@ -106,5 +114,5 @@ export function coreOptions(
       `${fn}: ${labels.dtype} labels of the predictions' shape are not masks; pass float32 one-hot masks, or class ids without the class axis.`,
     );
   }
-  return { ...options, shape: [...shape], toOnehotY };
+  return { ...(options as TensorLossOptions), shape: [...shape], toOnehotY };
 }

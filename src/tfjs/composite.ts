@@ -102,7 +102,7 @@ function sums(t: tf.Tensor, batch: boolean): tf.Tensor {
  * and resolved by coreOptions).
  */
 export function compositeLoss(
-  kind: LossKind,
+  kind: LossKind | "focal",
   labels: tf.Tensor,
   predictions: tf.Tensor,
   o: AnyLossOptions,
@@ -110,6 +110,22 @@ export function compositeLoss(
 ): tf.Tensor {
   const C = o.layout === "channels-first" ? predictions.shape[1]! : predictions.shape[predictions.rank - 1]!;
   if (validate) check(labels, predictions, o, C);
+  if (kind === "focal") return tf.tidy(() => focal(labels, predictions, o, C, Boolean(o.useSoftmax)));
+  if (kind === "diceFocal" || kind === "generalizedDiceFocal") {
+    return tf.tidy(() => {
+      const gdl = kind === "generalizedDiceFocal";
+      const overlap = compositeLoss(
+        gdl ? "generalizedDice" : "dice",
+        labels,
+        predictions,
+        gdl ? { ...o, weight: undefined } : o,
+        false,
+      );
+      // MONAI: the focal term is the sigmoid one, whatever the Dice term's activation
+      const term = focal(labels, predictions, gdl ? { ...o, alpha: undefined } : o, C, false);
+      return tf.add(tf.mul((gdl ? o.lambdaGdl : o.lambdaDice) ?? 1, overlap), tf.mul(o.lambdaFocal ?? 1, term));
+    });
+  }
   if (kind === "diceCE") {
     return tf.tidy(() => {
       const all = typeof o.weight === "number" ? undefined : o.weight;
@@ -174,6 +190,51 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C
   if (o.reduction === "sum") return total;
   const voxels = kept ? tf.div(tf.sum(tf.mul(kept, tf.onesLike(x))), C) : g.size / C;
   return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : voxels);
+}
+
+/**
+ * MONAI 1.5's FocalLoss on the logits, as written there: sigmoid_focal_loss or
+ * softmax_focal_loss on the classes kept, class weights, then 'mean' over the
+ * elements kept, 'sum' of the spatial means, or every element ('none', in the
+ * predictions' layout).
+ */
+function focal(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number, softmax: boolean): tf.Tensor {
+  let x = toChannelsLast(logits, o);
+  let g = targets(labels, o, x.shape);
+  let kept = keptOf(labels, o, x.shape);
+  const rank = x.rank;
+  const c0 = o.includeBackground === false && C > 1 ? 1 : 0;
+  if (c0) {
+    const begin = [...Array(rank - 1).fill(0), 1];
+    x = tf.slice(x, begin);
+    g = tf.slice(g, begin);
+    if (kept && kept.shape[rank - 1] === C) kept = tf.slice(kept, begin);
+  }
+  const K = C - c0;
+  const gamma = o.gamma ?? 2;
+  let loss: tf.Tensor;
+  if (softmax) {
+    const logp = tf.logSoftmax(x);
+    loss = tf.neg(tf.mul(tf.mul(tf.pow(tf.sub(1, tf.exp(logp)), gamma), logp), g));
+    if (o.alpha !== undefined && c0 === 0)
+      loss = tf.mul(loss, tf.tensor1d([1 - o.alpha, ...Array(K - 1).fill(o.alpha)]));
+  } else {
+    loss = tf.sub(tf.sub(x, tf.mul(x, g)), tf.logSigmoid(x));
+    const invprobs = tf.logSigmoid(tf.mul(tf.neg(x), tf.sub(tf.mul(g, 2), 1)));
+    loss = tf.mul(tf.exp(tf.mul(invprobs, gamma)), loss);
+    if (o.alpha !== undefined) loss = tf.mul(tf.add(tf.mul(g, o.alpha), tf.mul(tf.sub(1, g), 1 - o.alpha)), loss);
+  }
+  if (o.weight !== undefined && K > 1) {
+    loss = tf.mul(loss, typeof o.weight === "number" ? tf.fill([K], o.weight) : tf.tensor1d([...o.weight]));
+  }
+  const spatial = loss.size / (loss.shape[0]! * K);
+  if (kept) loss = tf.mul(loss, kept);
+  if (o.reduction === "none")
+    return o.layout === "channels-first" ? tf.transpose(loss, [0, rank - 1, ...range(1, rank - 1)]) : loss;
+  const total = tf.sum(loss);
+  if (o.reduction === "sum") return tf.div(total, spatial);
+  const n = kept ? tf.sum(tf.mul(kept, tf.onesLike(loss))) : tf.scalar(loss.size);
+  return tf.divNoNan(total, n);
 }
 
 /** 1/(Σg)², 1/Σg or 1; an absent class's infinite weight becomes the row's largest finite weight (MONAI). */

@@ -2,12 +2,17 @@
 // registered gradient. Labels first, predictions second, as in tf.losses.*.
 import * as tf from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
+import { FOCAL_KEYS, readFocal } from "../focal.js";
 import { checkLossOptions, type LossKind } from "../losses.js";
+import { checkKeys, readOptions } from "../options.js";
 import {
   coreOptions,
   FN_NAMES,
   type TensorDiceCEOptions,
+  type TensorDiceFocalOptions,
   type TensorDiceOptions,
+  type TensorFocalOptions,
+  type TensorGeneralizedDiceFocalOptions,
   type TensorGeneralizedDiceOptions,
   type TensorLossOptions,
   type TensorTverskyOptions,
@@ -19,7 +24,10 @@ import { LOSS_KERNEL, registerKernels, runLoss, warnOnce } from "./kernels.js";
 
 export type {
   TensorDiceCEOptions,
+  TensorDiceFocalOptions,
   TensorDiceOptions,
+  TensorFocalOptions,
+  TensorGeneralizedDiceFocalOptions,
   TensorGeneralizedDiceOptions,
   TensorTverskyOptions,
 } from "./arguments.js";
@@ -88,7 +96,9 @@ function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, optio
   const resolved = coreOptions(kind, y, x, options);
   // every option checked on every backend; the kernels check them again with the data
   const warnings = checkLossOptions(kind, resolved, fn);
-  if (lossImplementation() === "kernels") return runLoss(x, y, { kind, options: resolved });
+  // Dice + focal: tf ops on every backend for now (our kernels have no focal term in their tfjs gradient yet)
+  const focal = kind === "diceFocal" || kind === "generalizedDiceFocal";
+  if (lossImplementation() === "kernels" && !focal) return runLoss(x, y, { kind, options: resolved });
   warnOnce(warnings); // tf ops: only what the options show (the kernels also prove values outside [0, 1])
   if (tf.getBackend() === "wasm" && !toldToPrepare) {
     // a backend we accelerate, not prepared: say so once rather than run 6× slower in silence
@@ -143,4 +153,61 @@ export function generalizedDiceLoss(
   options: TensorGeneralizedDiceOptions = {},
 ): tf.Tensor {
   return lossOp("generalizedDice", labels, predictions, options);
+}
+
+/**
+ * Dice + focal (MONAI's DiceFocalLoss): λ_dice·Dice + λ_focal·focal, the focal
+ * term a sigmoid per element on the logits even with `softmax: true`, as in
+ * MONAI. A scalar. Built from tf ops (with tfjs's autodiff) on every backend.
+ *
+ * @example
+ * const loss = diceFocalLoss(labelMap, logits, { softmax: true, gamma: 2 });
+ */
+export function diceFocalLoss(
+  labels: tf.Tensor,
+  predictions: tf.Tensor,
+  options: TensorDiceFocalOptions = {},
+): tf.Tensor {
+  return lossOp("diceFocal", labels, predictions, options);
+}
+
+/**
+ * Generalized Dice + focal (MONAI's GeneralizedDiceFocalLoss). A scalar. Built
+ * from tf ops on every backend.
+ *
+ * @example
+ * const loss = generalizedDiceFocalLoss(labelMap, logits, { softmax: true, lambdaFocal: 0.5 });
+ */
+export function generalizedDiceFocalLoss(
+  labels: tf.Tensor,
+  predictions: tf.Tensor,
+  options: TensorGeneralizedDiceFocalOptions = {},
+): tf.Tensor {
+  return lossOp("generalizedDiceFocal", labels, predictions, options);
+}
+
+const FOCAL_OPTION_KEYS = [
+  ...["layout", "includeBackground", "weight", "useSoftmax", "reduction", "ignoreIndex"],
+  ...FOCAL_KEYS,
+];
+
+/**
+ * Focal loss (MONAI's FocalLoss) on logits: a sigmoid per element, or the
+ * softmax with `useSoftmax`. A scalar, or every element for 'none' (the
+ * predictions' shape, classes kept). Built from tf ops on every backend.
+ *
+ * @example
+ * const loss = focalLoss(labelMap, logits, { useSoftmax: true, gamma: 2 });
+ */
+export function focalLoss(labels: tf.Tensor, predictions: tf.Tensor, options: TensorFocalOptions = {}): tf.Tensor {
+  const y = tensorOf("focalLoss", "labels", labels);
+  const x = tensorOf("focalLoss", "predictions", predictions);
+  const resolved = coreOptions("focal", y, x, options);
+  checkKeys("focalLoss", options, FOCAL_OPTION_KEYS);
+  const declared = readOptions("focalLoss", resolved);
+  warnOnce([
+    ...declared.warnings,
+    ...readFocal("focalLoss", resolved, declared.C, Boolean(resolved.useSoftmax)).warnings,
+  ]);
+  return compositeLoss("focal", y, x, resolved);
 }
