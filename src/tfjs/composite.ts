@@ -188,7 +188,7 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C
         : tf.tensor1d([...o.weight]);
   const total = tf.neg(tf.sum(tf.mul(tf.mul(g, w), logp)));
   if (o.reduction === "sum") return total;
-  const voxels = kept ? tf.div(tf.sum(tf.mul(kept, tf.onesLike(x))), C) : g.size / C;
+  const voxels = kept ? tf.div(tf.sum(tf.broadcastTo(kept, x.shape)), C) : g.size / C;
   return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : voxels);
 }
 
@@ -219,8 +219,10 @@ function focal(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: numbe
     if (o.alpha !== undefined && c0 === 0)
       loss = tf.mul(loss, tf.tensor1d([1 - o.alpha, ...Array(K - 1).fill(o.alpha)]));
   } else {
-    loss = tf.sub(tf.sub(x, tf.mul(x, g)), tf.logSigmoid(x));
-    const invprobs = tf.logSigmoid(tf.mul(tf.neg(x), tf.sub(tf.mul(g, 2), 1)));
+    // x − x·g − logsigmoid(x), as (1 − g)·x⁺ + g·(−x)⁺ + ln(1 + e^−|x|): no cancellation in float32
+    const softTail = tf.log1p(tf.exp(tf.neg(tf.abs(x))));
+    loss = tf.add(tf.add(tf.mul(tf.sub(1, g), tf.relu(x)), tf.mul(g, tf.relu(tf.neg(x)))), softTail);
+    const invprobs = logSigmoid(tf.mul(tf.neg(x), tf.sub(tf.mul(g, 2), 1)));
     loss = tf.mul(tf.exp(tf.mul(invprobs, gamma)), loss);
     if (o.alpha !== undefined) loss = tf.mul(tf.add(tf.mul(g, o.alpha), tf.mul(tf.sub(1, g), 1 - o.alpha)), loss);
   }
@@ -233,8 +235,14 @@ function focal(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: numbe
     return o.layout === "channels-first" ? tf.transpose(loss, [0, rank - 1, ...range(1, rank - 1)]) : loss;
   const total = tf.sum(loss);
   if (o.reduction === "sum") return tf.div(total, spatial);
-  const n = kept ? tf.sum(tf.mul(kept, tf.onesLike(loss))) : tf.scalar(loss.size);
-  return tf.divNoNan(total, n);
+  // over the elements kept (0 when none is: the sum is 0 too)
+  const n = kept ? tf.maximum(tf.sum(tf.broadcastTo(kept, loss.shape)), 1) : loss.size;
+  return tf.div(total, n);
+}
+
+/** ln σ(u) = min(u, 0) − ln(1 + e^−|u|), from ops with gradients (tf.logSigmoid's custom gradient fails inside a tidy). */
+function logSigmoid(u: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.minimum(u, 0), tf.log1p(tf.exp(tf.neg(tf.abs(u)))));
 }
 
 /** 1/(Σg)², 1/Σg or 1; an absent class's infinite weight becomes the row's largest finite weight (MONAI). */
