@@ -1,7 +1,11 @@
 // The focal family as tfjs ops (tf ops with tfjs's autodiff on every backend)
 // against the core losses' values and gradients, and their option checks.
 import { beforeAll, describe, expect, it } from "vitest";
-import { diceFocalLoss as coreDiceFocal, focalLoss as coreFocal, generalizedDiceFocalLoss as coreGdlFocal } from "../src/index.js";
+import {
+  diceFocalLoss as coreDiceFocal,
+  focalLoss as coreFocal,
+  generalizedDiceFocalLoss as coreGdlFocal,
+} from "../src/index.js";
 import { diceFocalLoss, focalLoss, generalizedDiceFocalLoss } from "../src/tfjs/index.js";
 import { expectError, gradError, labels, uniform, useBuild } from "./helpers.js";
 import { TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
@@ -18,10 +22,25 @@ describe.each(TF_BACKENDS)("focal family on %s", (backend) => {
 
   const CASES = [
     ["focalLoss", focalLoss, coreFocal, { gamma: 2, alpha: 0.25 }],
-    ["focalLoss, softmax, no background, channels-first", focalLoss, coreFocal, { useSoftmax: true, includeBackground: false, layout: "channels-first" }],
+    [
+      "focalLoss, softmax, no background, channels-first",
+      focalLoss,
+      coreFocal,
+      { useSoftmax: true, includeBackground: false, layout: "channels-first" },
+    ],
     ["focalLoss, sum, ignoreIndex", focalLoss, coreFocal, { reduction: "sum", ignoreIndex: 255 }],
-    ["diceFocalLoss, softmax, ignoreIndex", diceFocalLoss, coreDiceFocal, { softmax: true, ignoreIndex: 255, lambdaFocal: 0.5 }],
-    ["generalizedDiceFocalLoss", generalizedDiceFocalLoss, coreGdlFocal, { softmax: true, weight: [1, 2, 0.5], ignoreIndex: 255 }],
+    [
+      "diceFocalLoss, softmax, ignoreIndex",
+      diceFocalLoss,
+      coreDiceFocal,
+      { softmax: true, ignoreIndex: 255, lambdaFocal: 0.5 },
+    ],
+    [
+      "generalizedDiceFocalLoss",
+      generalizedDiceFocalLoss,
+      coreGdlFocal,
+      { softmax: true, weight: [1, 2, 0.5], ignoreIndex: 255 },
+    ],
   ] as const;
 
   it.each(CASES)("%s: value and gradient as the core loss's", (_, op, core, options) => {
@@ -30,9 +49,16 @@ describe.each(TF_BACKENDS)("focal family on %s", (backend) => {
     const clean = map.map((l) => ("ignoreIndex" in options ? l : l === 255 ? 0 : l));
     const y = tf.tensor(clean, [B, D, D], "int32");
     const x = tf.tensor(input, shape);
-    const want = (core as typeof coreFocal)(input, clean, { ...(options as object), shape, toOnehotY: true, grad: true });
+    const want = (core as typeof coreFocal)(input, clean, {
+      ...(options as object),
+      shape,
+      toOnehotY: true,
+      grad: true,
+    });
     const [loss, grad] = tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((p: tf.Tensor) => (op as typeof focalLoss)(y, p, options as never))([x]);
+      const { value, grads } = tf.valueAndGrads((p: tf.Tensor) => (op as typeof focalLoss)(y, p, options as never))([
+        x,
+      ]);
       return [value.dataSync()[0]!, grads[0]!.dataSync()];
     });
     expect(Math.abs(loss - want.loss)).toBeLessThanOrEqual(1e-5 * want.loss);

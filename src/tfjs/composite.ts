@@ -240,7 +240,7 @@ function focal(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: numbe
   return tf.div(total, n);
 }
 
-/** ln σ(u) = min(u, 0) − ln(1 + e^−|u|), from ops with gradients (tf.logSigmoid's custom gradient fails inside a tidy). */
+/** ln σ(u) = min(u, 0) − ln(1 + e^−|u|) from plain ops: two tf.logSigmoid in one graph break its gradient (tfjs 4.22: a disposed saved tensor). */
 function logSigmoid(u: tf.Tensor): tf.Tensor {
   return tf.sub(tf.minimum(u, 0), tf.log1p(tf.exp(tf.neg(tf.abs(u)))));
 }
