@@ -10,6 +10,8 @@ export interface CrossEntropy {
   value: number;
   /** ∂value/∂(ce sum of item b, class c), row-major [B][C]: the kernels' coefficient u before the upstream gradient */
   u: Float64Array;
+  /** what the sum is divided by: Σ w_y (label maps), the voxels (masks), or 1 for 'sum' */
+  norm: number;
 }
 
 export function crossEntropy(
@@ -36,5 +38,5 @@ export function crossEntropy(
       "diceCELoss: the cross-entropy's mean is 0/0: every voxel is left out (ignoreIndex, mask) or has a class of weight 0; give the classes present a weight > 0.",
     );
   }
-  return { value: total / norm, u: Float64Array.from({ length: n }, (_, i) => w(i) / norm) };
+  return { value: total / norm, u: Float64Array.from({ length: n }, (_, i) => w(i) / norm), norm };
 }

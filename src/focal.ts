@@ -54,6 +54,10 @@ export interface FocalTerm {
   alpha: number;
   /** one weight per class, 0 for a class left out (α folded in for the softmax) */
   weights: Float32Array;
+  /** sigmoid: one weight per class on the positive part t·softplus(−x) (BCEWithLogitsLoss's pos_weight); default 1 */
+  positive?: Float32Array;
+  /** a target of 1 for every class, whatever the data's (the cross-entropy's label-smoothing term) */
+  uniform?: boolean;
   /** the first class kept */
   c0: number;
   softmax: boolean;
@@ -131,8 +135,11 @@ export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutpu
   const { focal } = runtime();
   const heap = stream.heapF32.buffer;
   const result = new Float64Array(heap, stream.out, 2).fill(0);
-  new Float32Array(heap, stream.coef, C).set(term.weights);
-  const tkind = target.kind === "label" ? LABEL_KIND[target.dtype] : 0;
+  const coef = new Float32Array(heap, stream.coef, 2 * C);
+  coef.set(term.weights);
+  coef.fill(1, C);
+  if (term.positive) coef.set(term.positive, C);
+  const tkind = term.uniform ? focal.TARGET_ONES.value : target.kind === "label" ? LABEL_KIND[target.dtype] : 0;
   for (const { b, v0, nv } of stream.chunks()) {
     const x = stream.locate(problem.input, b, v0, nv, "input");
     const t: Placed = target.kind === "label" ? { ptr: stream.labels(b, v0, nv), ps: 0 } : stream.mask(b, v0, nv);

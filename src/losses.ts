@@ -11,9 +11,9 @@ import {
 } from "./algebra.js";
 import { type CrossEntropy, crossEntropy } from "./cross-entropy.js";
 import { DiceWasmError } from "./errors.js";
-import { focalElements, focalPass, readFocal } from "./focal.js";
+import { type FocalTerm, focalElements, focalPass, readFocal } from "./focal.js";
 import { gradTarget } from "./gradient-target.js";
-import { ACT_SOFTMAX, COEF_U, COEFS, MODE_SOFT } from "./kernel-codes.js";
+import { ACT_NONE, COEF_U, COEFS, MODE_SOFT } from "./kernel-codes.js";
 import {
   checkKeys,
   type DiceCEOptions,
@@ -71,8 +71,10 @@ interface Evaluated {
   partials: Partials;
   /** scales the partials of kept class j (Dice's `weight`, else 1) */
   classWeight: (j: number) => number;
-  /** diceCELoss: the cross-entropy term, added to the Dice term with these weights */
-  crossEntropy?: CrossEntropy & { lambdaDice: number; lambdaCe: number };
+  /** diceCELoss with softmax: the fused cross-entropy, added to the Dice term (its λ already in items) times lambdaCe */
+  crossEntropy?: CrossEntropy & { lambdaCe: number };
+  /** terms summed per element by the focal program (focal, BCE, label smoothing), added to the loss */
+  elementwise?: ElementwiseTerm[];
 }
 
 /** What a loss is, from its options: checked before any pass over the data. */
@@ -87,13 +89,26 @@ interface Plan {
   warnings: LossWarning[];
   /** Checks of the resolved problem the options alone cannot make, before pass 1 writes anything. */
   accept?(problem: Problem): void;
-  /** Dice + focal: the focal term's options and weight, read once the class count is known */
-  focal?: { options: FocalTermSource; lambda: number };
+  /** Checks of the options that need the class count (the elementwise terms' weights, gamma, alpha). */
+  checkClasses?(C: number): void;
   evaluate(reduced: Reduced, problem: Problem, raw: RawStats): Evaluated;
 }
 
-/** What readFocal reads from the options of Dice + focal. */
-type FocalTermSource = Parameters<typeof readFocal>[1];
+/**
+ * A term the focal program sums per element beside the overlap statistics:
+ * weight·scale·Σℓ, with `scale` undefined for a mean over the elements kept
+ * (known after a pass when ignoreIndex or mask leave some out).
+ */
+interface ElementwiseTerm {
+  term: FocalTerm;
+  weight: number;
+  scale: number | undefined;
+}
+
+/** The scale of an elementwise mean over every element of the classes kept (undefined: count the ones kept). */
+function meanScale(problem: Problem, term: FocalTerm): number | undefined {
+  return problem.ignore ? undefined : 1 / focalElements(problem, term);
+}
 
 function planOf(kind: LossKind, options: AnyLossOptions, fn = `${kind}Loss`): Plan {
   checkKeys(fn, options, KNOWN_KEYS[kind]);
@@ -169,9 +184,12 @@ function planOf(kind: LossKind, options: AnyLossOptions, fn = `${kind}Loss`): Pl
 }
 
 /**
- * Dice + cross-entropy, MONAI's DiceCELoss: λ_dice·Dice + λ_ce·CE, the CE of
- * softmax(logits) summed in pass 1 beside the Dice statistics. `weight` (one
- * per class) weighs both terms, as in MONAI ≥ 1.4.
+ * Dice + cross-entropy, MONAI's DiceCELoss: λ_dice·Dice + λ_ce·CE. With softmax
+ * the cross-entropy (PyTorch's CrossEntropyLoss, with its label smoothing) is
+ * summed in pass 1 beside the Dice statistics, the smoothing term Σ_c w_c·(−ln p_c)
+ * by the focal program; with sigmoid it is BCE with logits per element
+ * (BCEWithLogitsLoss, `weight` as pos_weight), also by the focal program.
+ * `weight` (one per class) weighs both terms, as in MONAI ≥ 1.4.
  */
 function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smoothNr: number, smoothDr: number): Plan {
   const { fn, reduction } = common;
@@ -180,42 +198,94 @@ function diceCEPlan(common: Omit<Plan, "evaluate">, options: AnyLossOptions, smo
   if (lambdaDice < 0 || lambdaCe < 0) {
     throw new DiceWasmError("INVALID_OPTION", `${fn}: lambdaDice and lambdaCe must be ≥ 0.`);
   }
+  const smoothing = finiteNumber(fn, "labelSmoothing", options.labelSmoothing, 0);
+  if (!(smoothing >= 0 && smoothing < 1)) {
+    throw new DiceWasmError("INVALID_OPTION", `${fn}: labelSmoothing must be in [0, 1), got ${smoothing}.`, {
+      option: "labelSmoothing",
+    });
+  }
+  const sigmoid = Boolean(options.sigmoid);
+  if (sigmoid && smoothing > 0) {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: labelSmoothing smooths the softmax cross-entropy (PyTorch's CrossEntropyLoss); the binary cross-entropy of sigmoid: true has none.`,
+      { option: "labelSmoothing" },
+    );
+  }
   if (reduction === "none" || options.squaredPred || options.softLabel) {
     throw new DiceWasmError(
       "INVALID_OPTION",
-      `${fn}: reduction 'none', squaredPred and softLabel are not supported with the fused cross-entropy; use diceLoss for them.`,
+      `${fn}: reduction 'none' (MONAI's DiceCELoss has none either), squaredPred and softLabel are not supported with the cross-entropy; use diceLoss for them.`,
     );
   }
   const scale = options.jaccard ? 2 : 1;
   const form: RatioForm = { tau: 2, alpha: scale, beta: scale, sigma: 0 };
   return {
     ...common,
-    crossEntropy: true,
+    crossEntropy: !sigmoid,
     accept(problem) {
-      if (problem.act !== ACT_SOFTMAX) {
+      if (problem.act === ACT_NONE) {
         throw new DiceWasmError(
           "INVALID_OPTION",
-          `${fn}: pass logits with softmax: true and at least 2 classes (MONAI's cross-entropy applies log-softmax to the input; one class would need binary cross-entropy, not supported yet).`,
+          `${fn}: pass logits with softmax: true (cross-entropy, at least 2 classes) or sigmoid: true (binary cross-entropy, also for one class).`,
         );
       }
+    },
+    checkClasses(C) {
+      if (sigmoid) positiveWeights(fn, options.weight, C);
     },
     evaluate(reduced, problem, raw) {
       const all = classWeights(fn, options.weight, problem.C);
       const partials = ratioLoss(reduced, form, smoothNr, smoothDr);
       const kept = all && reduced.C > 1 ? reduced.classes.map((c) => all[c]!) : undefined;
-      const items = kept ? partials.f.map((f, i) => f * kept[i % kept.length]!) : partials.f;
+      const weightOf = (j: number) => lambdaDice * (kept?.[j] ?? 1);
+      const items = partials.f.map((f, i) => f * weightOf(i % reduced.C));
+      if (sigmoid) {
+        const ones = new Float32Array(problem.C).fill(1);
+        const positive = positiveWeights(fn, options.weight, problem.C);
+        const term = { gamma: 0, alpha: -1, weights: ones, positive, c0: 0, softmax: false, warnings: [] };
+        const bceScale = reduction === "sum" ? 1 : meanScale(problem, term);
+        return { items, partials, classWeight: weightOf, elementwise: [{ term, weight: lambdaCe, scale: bceScale }] };
+      }
       // a float mask's ignored elements are whole voxels here (softmax)
       const left = problem.target.kind === "mask" ? raw.ignored.reduce((a, b) => a + b, 0) / problem.C : 0;
-      const ce = crossEntropy(
-        raw,
-        problem.B * problem.S - left,
-        problem.target.kind === "label",
-        all,
-        reduction as "mean" | "sum",
-      );
-      return { items, partials, classWeight: (j) => kept?.[j] ?? 1, crossEntropy: { ...ce, lambdaDice, lambdaCe } };
+      const isLabel = problem.target.kind === "label";
+      const ce = crossEntropy(raw, problem.B * problem.S - left, isLabel, all, reduction as "mean" | "sum");
+      const smoothed = { value: (1 - smoothing) * ce.value, u: ce.u.map((u) => (1 - smoothing) * u), norm: ce.norm };
+      const evaluated: Evaluated = { items, partials, classWeight: weightOf, crossEntropy: { ...smoothed, lambdaCe } };
+      if (smoothing > 0) {
+        // PyTorch: (1 − ε)·CE + ε/C·Σ_v Σ_c w_c·(−ln p_c), both over the same normaliser
+        const weights = all ? Float32Array.from(all) : new Float32Array(problem.C).fill(1);
+        const ones = new Float32Array(problem.C).fill(1);
+        const term = {
+          gamma: 0,
+          alpha: -1,
+          weights,
+          positive: ones,
+          c0: 0,
+          softmax: true,
+          uniform: true,
+          warnings: [],
+        };
+        evaluated.elementwise = [{ term, weight: lambdaCe, scale: smoothing / problem.C / ce.norm }];
+      }
+      return evaluated;
     },
   };
+}
+
+/** BCEWithLogitsLoss's pos_weight from `weight`: one per class (all of them), or one for all; default 1. */
+function positiveWeights(fn: string, weight: DiceOptions["weight"], C: number): Float32Array {
+  if (weight === undefined) return new Float32Array(C).fill(1);
+  const list = typeof weight === "number" ? Array(C).fill(weight) : weight;
+  if (!Array.isArray(list) || list.length !== C || !list.every((w) => Number.isFinite(w) && w >= 0)) {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: with sigmoid, weight is the binary cross-entropy's pos_weight: one finite number ≥ 0 per class (${C}), or one for all.`,
+      { option: "weight", expected: C },
+    );
+  }
+  return Float32Array.from(list);
 }
 
 /**
@@ -247,15 +317,21 @@ function focalPlan(kind: "diceFocal" | "generalizedDiceFocal", options: AnyLossO
   };
   return {
     ...base,
+    checkClasses(C) {
+      readFocal(fn, focalOptions, C, false);
+    },
     evaluate(reduced, problem, raw) {
       const evaluated = base.evaluate(reduced, problem, raw);
+      const term = readFocal(fn, focalOptions, problem.C, false);
+      // 'sum': MONAI's spatial means; 'mean': over the elements kept
+      const scale = options.reduction === "sum" ? 1 / problem.S : meanScale(problem, term);
       return {
         ...evaluated,
         items: evaluated.items.map((f) => lambda * f),
         classWeight: (j) => lambda * evaluated.classWeight(j),
+        elementwise: [{ term, weight: lambdaF, scale }],
       };
     },
-    focal: { options: focalOptions, lambda: lambdaF },
   };
 }
 
@@ -268,11 +344,12 @@ function evaluate(plan: Plan, problem: Problem, raw: RawStats): { reduced: Reduc
   return { reduced, evaluated: plan.evaluate(reduced, problem, raw) };
 }
 
+/** The reduced loss, before any elementwise term (added by the caller after its pass). */
 function reduce(plan: Plan, { items, crossEntropy }: Evaluated): number | Float64Array {
   if (plan.reduction === "none") return items;
   const sum = items.reduce((a, b) => a + b, 0);
   const dice = plan.reduction === "mean" ? sum / items.length : sum;
-  return crossEntropy ? crossEntropy.lambdaDice * dice + crossEntropy.lambdaCe * crossEntropy.value : dice;
+  return crossEntropy ? dice + crossEntropy.lambdaCe * crossEntropy.value : dice;
 }
 
 /**
@@ -291,7 +368,7 @@ function backward(
   out: Source<Float32Array>,
 ): void {
   const { items, partials, classWeight, crossEntropy } = evaluated;
-  const perItem = (plan.reduction === "mean" ? 1 / items.length : 1) * (crossEntropy?.lambdaDice ?? 1);
+  const perItem = plan.reduction === "mean" ? 1 / items.length : 1;
   const perRow = items.length === reduced.rows; // generalized Dice: one item per row
   const scale = new Float64Array(reduced.rows * reduced.C);
   for (let i = 0; i < scale.length; i++) {
@@ -323,7 +400,7 @@ export function lossForward(
   keep?: Float32Array,
 ): { loss: number | Float64Array; raw: RawStats; warnings: LossWarning[] } {
   const plan = planOf(kind, options);
-  if (plan.focal) throw new Error("unreachable: the tfjs ops build Dice + focal from tf ops");
+  if (!fusedInKernels(kind, options)) throw new Error("unreachable: the tfjs ops build these terms from tf ops");
   const keepSource = keep ? (sourceOf(keep) as Source<Float32Array>) : undefined;
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
   const { problem, raw } = measure(plan.fn, input, target, passOptions, keepSource, plan.accept);
@@ -360,46 +437,50 @@ function run(kind: LossKind, input: Prediction, target: Target, options: AnyLoss
     loss: reduce(plan, evaluated),
     warnings: warningsOf(plan, problem, raw),
   };
-  const focal = plan.focal && focalTerm(plan, problem, out === undefined);
+  const terms = (evaluated.elementwise ?? []).map((t) => elementwiseForward(problem, t, out === undefined));
   if (out) {
     backward(plan, problem, reduced, evaluated, 1, out, out);
-    if (focal) {
-      // the focal gradient added to the Dice gradient, chunk by chunk
-      const output = { kind: "gradient", out, scale: focal.lambda * focal.scale, accumulate: true } as const;
-      const pass = focalPass(problem, focal.term, output);
-      focal.total ??= pass.total;
+    for (const t of terms) {
+      // added to the gradient so far, chunk by chunk
+      const pass = focalPass(problem, t.term, { kind: "gradient", out, scale: t.weight * t.scale, accumulate: true });
+      t.total ??= pass.total;
     }
     // a volume's view is taken again: reserving the workspace may have grown memory since gradTarget
     result.grad = options.grad instanceof WasmVolume ? options.grad.array : out.array;
   }
-  if (focal) result.loss = (result.loss as number) + focal.lambda * focal.scale * focal.total!;
+  for (const t of terms) result.loss = (result.loss as number) + t.weight * t.scale * t.total!;
   return result;
 }
 
 /**
- * The focal term of Dice + focal: its options, and the scale of Σℓ —
- * 'sum': 1/S (MONAI's spatial means), 'mean': 1/(elements kept), known before
- * any pass unless ignoreIndex or mask leave some out. Σℓ comes from a pass of
- * its own when the scale needs it or no gradient is asked; otherwise from the
- * gradient's pass.
+ * An elementwise term before the gradient: Σℓ from a pass of its own when the
+ * scale needs the count of elements kept or no gradient is asked; otherwise
+ * it comes with the gradient's pass.
  */
-function focalTerm(plan: Plan, problem: Problem, lossOnly: boolean) {
-  const { options, lambda } = plan.focal!;
-  const term = readFocal(plan.fn, options, problem.C, false);
-  let scale = plan.reduction === "sum" ? 1 / problem.S : problem.ignore ? undefined : 1 / focalElements(problem, term);
+function elementwiseForward(problem: Problem, t: ElementwiseTerm, lossOnly: boolean) {
+  let { scale } = t;
   let total: number | undefined;
   if (scale === undefined || lossOnly) {
-    const pass = focalPass(problem, term);
+    const pass = focalPass(problem, t.term);
     total = pass.total;
     scale ??= pass.kept > 0 ? 1 / pass.kept : 0;
   }
-  return { term, lambda, scale, total };
+  return { term: t.term, weight: t.weight, scale, total };
 }
 
 /** The options' warnings, then values outside [0, 1] that the statistics prove. */
 function warningsOf(plan: Plan, problem: Problem, raw: RawStats): LossWarning[] {
   const values = valuesOutOfRange(plan.fn, problem, raw);
   return [...problem.warnings, ...plan.warnings, ...(values ? [values] : [])];
+}
+
+/**
+ * @internal Whether the tfjs kernels compute this loss: not with terms summed
+ * per element (focal, BCE, label smoothing), which the tfjs ops build from tf ops.
+ */
+export function fusedInKernels(kind: LossKind, options: AnyLossOptions): boolean {
+  if (kind === "diceFocal" || kind === "generalizedDiceFocal") return false;
+  return !(kind === "diceCE" && (options.sigmoid || (options.labelSmoothing ?? 0) > 0));
 }
 
 /**
@@ -410,7 +491,7 @@ function warningsOf(plan: Plan, problem: Problem, raw: RawStats): LossWarning[] 
 export function checkLossOptions(kind: LossKind, options: AnyLossOptions, fn?: string): LossWarning[] {
   const plan = planOf(kind, options, fn);
   const declared = readOptions(plan.fn, { ...options, crossEntropy: plan.crossEntropy });
-  if (plan.focal) readFocal(plan.fn, plan.focal.options, declared.C, false);
+  plan.checkClasses?.(declared.C);
   plan.accept?.(declared as unknown as Problem); // it reads the activation and the class count only
   const background =
     !plan.includeBackground && declared.C === 1

@@ -80,6 +80,8 @@ export interface DiceCEOptions extends DiceOptions {
   lambdaDice?: number;
   /** Weight of the cross-entropy term; default 1. */
   lambdaCe?: number;
+  /** PyTorch's CrossEntropyLoss label_smoothing in [0, 1): the target becomes (1 − ε)·onehot + ε/C (softmax only). */
+  labelSmoothing?: number;
 }
 
 export interface GeneralizedDiceOptions extends LossOptions {
@@ -165,7 +167,7 @@ const LOSS_KEYS = [
 export const KNOWN_KEYS = {
   stats: [...DATA_KEYS, ...IGNORE_KEYS, "squaredPred"],
   dice: [...LOSS_KEYS, "squaredPred", "jaccard", "weight"],
-  diceCE: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "lambdaDice", "lambdaCe"],
+  diceCE: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "lambdaDice", "lambdaCe", "labelSmoothing"],
   tversky: [...LOSS_KEYS, "alpha", "beta"],
   generalizedDice: [...LOSS_KEYS, "wType"],
   diceFocal: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "gamma", "alpha", "lambdaDice", "lambdaFocal"],

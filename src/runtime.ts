@@ -105,6 +105,8 @@ export function simdSupported(): boolean {
 
 /** The focal-loss program (assembly/focal/): byte pointers, counts, and the parameters it documents. */
 export interface FocalKernels {
+  /** the target kind that reads as 1 for every class */
+  TARGET_ONES: WebAssembly.Global;
   focal(
     x: number,
     xps: number,

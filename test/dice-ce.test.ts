@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DiceCEOptions, diceCELoss } from "../src/index.js";
 import { referenceGradient, referenceLoss } from "../src/reference/losses.js";
-import { BUILDS, gradError, labels, oneHot, shapeOf, uniform, useBuild } from "./helpers.js";
+import { BUILDS, expectError, gradError, labels, oneHot, shapeOf, uniform, useBuild } from "./helpers.js";
 
 const [B, C, SPATIAL, S] = [2, 4, [3, 7], 21];
 
@@ -115,3 +115,61 @@ function softMask(voxels: number, classes: number, layout: "channels-last" | "ch
   }
   return out;
 }
+
+describe.each(BUILDS)("diceCELoss: binary cross-entropy with sigmoid, label smoothing (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+
+  it.each([
+    ["one class, sigmoid: MONAI's BCEWithLogitsLoss", 1, { sigmoid: true }],
+    ["one class, pos_weight", 1, { sigmoid: true, weight: 3, reduction: "sum" }],
+    ["multi-label, sigmoid, pos_weight per class", C, { sigmoid: true, weight: [1, 2, 0.5, 3], lambdaCe: 0.7 }],
+    ["softmax, label smoothing 0.1", C, { softmax: true, labelSmoothing: 0.1 }],
+    [
+      "softmax, label smoothing, weights, sum",
+      C,
+      { softmax: true, labelSmoothing: 0.3, weight: [0.5, 2, 1, 3], reduction: "sum" },
+    ],
+    ["softmax, label smoothing, ignoreIndex", C, { softmax: true, labelSmoothing: 0.2, ignoreIndex: 255 }],
+  ] as const)("%s", (_, K, extra) => {
+    const input = uniform(B * S * K, 21, -4, 4);
+    const map = labels(Uint8Array, B * S, Math.max(K, 2), 22).map((l, i) =>
+      "ignoreIndex" in extra && i % 5 === 2 ? 255 : l,
+    );
+    for (const target of K === 1 ? ["mask"] : ["label map", "one-hot"]) {
+      if (target === "one-hot" && "ignoreIndex" in extra) continue;
+      const t =
+        target === "label map"
+          ? map
+          : K === 1
+            ? Float32Array.from(map, (l) => l % 2)
+            : oneHot(map, B, S, K, "channels-last");
+      const options = { shape: [B, ...SPATIAL, K], toOnehotY: target === "label map", ...extra } as DiceCEOptions;
+      const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
+      const ref = referenceLoss("diceCE", input, t, options) as number;
+      expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
+      expect(gradError(grad!, referenceGradient("diceCE", input, t, options))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("bad options", () => {
+    const input = uniform(B * S * C, 23, -1, 1);
+    const map = labels(Uint8Array, B * S, C, 24);
+    const o = { shape: [B, ...SPATIAL, C], toOnehotY: true };
+    expectError(
+      () => diceCELoss(input, map, { ...o, softmax: true, labelSmoothing: 1 }),
+      "INVALID_OPTION",
+      /labelSmoothing must be in \[0, 1\)/,
+    );
+    expectError(
+      () => diceCELoss(input, map, { ...o, sigmoid: true, labelSmoothing: 0.1 }),
+      "INVALID_OPTION",
+      /binary cross-entropy of sigmoid: true has none/,
+    );
+    expectError(
+      () => diceCELoss(input, map, { ...o, sigmoid: true, weight: [1, 2] }),
+      "INVALID_OPTION",
+      /weight needs one number per class/,
+    );
+    expectError(() => diceCELoss(input, map, o), "INVALID_OPTION", /softmax: true .* or sigmoid: true/);
+  });
+});

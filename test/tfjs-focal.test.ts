@@ -1,12 +1,14 @@
-// The focal family as tfjs ops (tf ops with tfjs's autodiff on every backend)
-// against the core losses' values and gradients, and their option checks.
+// The focal family, and diceCELoss with sigmoid or label smoothing, as tfjs ops
+// (tf ops with tfjs's autodiff on every backend) against the core losses'
+// values and gradients, and their option checks.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  diceCELoss as coreDiceCE,
   diceFocalLoss as coreDiceFocal,
   focalLoss as coreFocal,
   generalizedDiceFocalLoss as coreGdlFocal,
 } from "../src/index.js";
-import { diceFocalLoss, focalLoss, generalizedDiceFocalLoss } from "../src/tfjs/index.js";
+import { diceCELoss, diceFocalLoss, focalLoss, generalizedDiceFocalLoss } from "../src/tfjs/index.js";
 import { expectError, gradError, labels, uniform, useBuild } from "./helpers.js";
 import { TF_BACKENDS, tf, useTfBackend } from "./tfjs-helpers.js";
 
@@ -74,5 +76,27 @@ describe.each(TF_BACKENDS)("focal family on %s", (backend) => {
     expectError(() => diceFocalLoss(y, x, { alpha: 2 }), "INVALID_OPTION", /alpha must be in \[0, 1\]/);
     expectError(() => generalizedDiceFocalLoss(y, x, { reduction: "none" }), "INVALID_OPTION", /reduction 'none'/);
     tf.dispose([x, y]);
+  });
+});
+
+describe.each(TF_BACKENDS)("diceCELoss with sigmoid or label smoothing on %s", (backend) => {
+  beforeAll(() => useTfBackend(backend));
+
+  it.each([
+    ["sigmoid, multi-label BCE, pos_weight", { sigmoid: true, weight: [1, 2, 0.5] }],
+    ["softmax, label smoothing, ignoreIndex", { softmax: true, labelSmoothing: 0.2, ignoreIndex: 255 }],
+  ] as const)("%s: value and gradient as the core loss's", (_, options) => {
+    const y = tf.tensor(map, [B, D, D], "int32");
+    const x = tf.tensor(input, [B, D, D, C]);
+    const clean = "ignoreIndex" in options ? map : map.map((l) => (l === 255 ? 0 : l));
+    const yy = "ignoreIndex" in options ? y : tf.tensor(clean, [B, D, D], "int32");
+    const want = coreDiceCE(input, clean, { ...options, shape: [B, D, D, C], toOnehotY: true, grad: true });
+    const [loss, grad] = tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((p: tf.Tensor) => diceCELoss(yy, p, options))([x]);
+      return [value.dataSync()[0]!, grads[0]!.dataSync()];
+    });
+    expect(Math.abs(loss - want.loss)).toBeLessThanOrEqual(1e-5 * want.loss);
+    expect(gradError(grad, want.grad!)).toBeLessThan(1e-4);
+    tf.dispose([x, y, yy]);
   });
 });

@@ -71,7 +71,7 @@ export const MARKS_ELEMENT: i32 = 2;
 /** Class c's target vector of the group at v: the mask value, or 1/0 for the label. */
 // @ts-ignore: decorator
 @inline function targetOf<V, T>(t: usize, tps: usize, v: i32, c: i32, C: i32, ilv: bool, l: V): V {
-  if (isReference<T>()) return load<V>(classAt<V>(t, v, c, C, ilv, tps));
+  if (isReference<T>()) return idof<T>() == idof<Ones>() ? splat<V>(1) : load<V>(classAt<V>(t, v, c, C, ilv, tps));
   return one<V>(classMask<V>(l, c));
 }
 
@@ -94,6 +94,7 @@ export const MARKS_ELEMENT: i32 = 2;
   gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize, gscale: f32, perElement: bool, g: usize,
 ): V {
   const l = isReference<T>() ? splat<V>(0) : labelsAt<V, T>(t + <usize>v * sizeof<T>());
+  const pw = w + (<usize>C << 2);
   let total = splat<V>(0);
   for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
   if (!softmax) {
@@ -105,11 +106,12 @@ export const MARKS_ELEMENT: i32 = 2;
       const e = expNonPositive<V>(negAbs<V>(x));
       // labels are 0 or 1: |x·s| = |x|, and e serves both
       const eu = isReference<T>() ? expNonPositive<V>(negAbs<V>(u)) : e;
-      // B = (1 − t)·x + softplus(−x) as a sum of terms ≥ 0 for t in [0, 1]: no cancellation for x ≪ 0
-      const bce = add<V>(
-        add<V>(mul<V>(sub<V>(splat<V>(1), tc), pmax<V>(x, splat<V>(0))), mul<V>(tc, pmax<V>(sub<V>(splat<V>(0), x), splat<V>(0)))),
-        ln1p<V>(e),
-      );
+      // B = (1 − t)·softplus(x) + π·t·softplus(−x), π the class's positive weight (BCEWithLogitsLoss's
+      // pos_weight, else 1): terms ≥ 0 for t in [0, 1], so no cancellation for |x| large
+      const tail = ln1p<V>(e);
+      const negative = mul<V>(sub<V>(splat<V>(1), tc), add<V>(pmax<V>(x, splat<V>(0)), tail));
+      const positive = mul<V>(mul<V>(tc, loadSplat<V>(pw + (<usize>c << 2))), add<V>(pmax<V>(sub<V>(splat<V>(0), x), splat<V>(0)), tail));
+      const bce = add<V>(negative, positive);
       const f = expNonPositive<V>(mul<V>(splat<V>(-gamma), softplus<V>(u, eu)));
       let a = mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv));
       if (alpha >= 0) a = mul<V>(a, add<V>(mul<V>(tc, splat<V>(alpha)), mul<V>(sub<V>(splat<V>(1), tc), splat<V>(1 - alpha))));
@@ -117,7 +119,10 @@ export const MARKS_ELEMENT: i32 = 2;
       total = add<V>(total, term);
       // dℓ/dx = a·(F'·B + F·(σ(x) − t)), F' = −γ·s·σ(x·s)·F
       const df = mul<V>(mul<V>(splat<V>(-gamma), mul<V>(s, sigma<V>(u, eu))), f);
-      const grad = mul<V>(a, add<V>(mul<V>(df, bce), mul<V>(f, sub<V>(sigma<V>(x, e), tc))));
+      // dB/dx = (1 − t)·σ(x) − π·t·σ(−x)
+      const sx = sigma<V>(x, e);
+      const dbce = sub<V>(mul<V>(sub<V>(splat<V>(1), tc), sx), mul<V>(mul<V>(tc, loadSplat<V>(pw + (<usize>c << 2))), sub<V>(splat<V>(1), sx)));
+      const grad = mul<V>(a, add<V>(mul<V>(df, bce), mul<V>(f, dbce)));
       store<V>(g + <usize>c * sizeof<V>(), perElement ? term : mul<V>(grad, splat<V>(gscale)));
     }
     return total;
@@ -219,6 +224,11 @@ export const MARKS_ELEMENT: i32 = 2;
 
 /** A float target, as a marker type (a reference type, never loaded as a label). */
 class Mask {}
+/** A target of 1 for every class: Σ_c w_c·(−ln p_c), the label-smoothing term of the cross-entropy. */
+class Ones {}
+
+/** The target kind of `Ones`, beside the loss kernels' TARGET_MASK and LABEL_* codes. */
+export const TARGET_ONES: i32 = 6;
 
 function focalOf<T>(
   x: usize, xps: usize, t: usize, tps: usize, nv: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
@@ -236,7 +246,8 @@ function focalOf<T>(
  * The focal loss of a chunk of nv voxels × C classes. x: logits in the
  * prediction's layout (plane stride xps floats; ilv: channels-last); t: a float
  * target in planar groups (stride tps), or labels of kind tkind; classes below
- * c0 are left out; w: C floats, each class's weight (0 below c0); alpha < 0:
+ * c0 are left out (TARGET_ONES: a target of 1 everywhere); w: C floats, each
+ * class's weight (0 below c0), then C positive weights (sigmoid); alpha < 0:
  * none (with softmax the host folds it into w); marks of kind mkind (stride
  * mps). Adds Σℓ and the marks of the classes kept to the float64 pair at
  * `result`. With out ≠ 0: the gradient times gscale written to out (added
@@ -250,7 +261,8 @@ export function focal(
 ): void {
   const a = <usize>xps, b = <usize>tps, m = <usize>mps, o = <usize>ops, il = ilv != 0, sm = softmax != 0;
   const acc = accumulate != 0, pe = perElement != 0;
-  if (tkind == TARGET_MASK) focalOf<Mask>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  if (tkind == TARGET_ONES) focalOf<Ones>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == TARGET_MASK) focalOf<Mask>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_U8) focalOf<u8>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_U16) focalOf<u16>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_I32) focalOf<i32>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);

@@ -177,7 +177,8 @@ export function referenceLoss(
     const all = typeof o.weight === "number" ? undefined : o.weight;
     const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
     const dice = referenceLoss("dice", input, target, { ...o, weight }) as number;
-    return (o.lambdaDice ?? 1) * dice + (o.lambdaCe ?? 1) * referenceCrossEntropy(input, target, o);
+    const ce = o.sigmoid ? referenceBinaryCrossEntropy(input, target, o) : referenceCrossEntropy(input, target, o);
+    return (o.lambdaDice ?? 1) * dice + (o.lambdaCe ?? 1) * ce;
   }
   const t = referenceTensors(input, target, o);
   const sn = o.smoothNr ?? 1e-5;
@@ -245,12 +246,17 @@ export function referenceCrossEntropy(input: Numbers, target: Numbers, o: AnyOpt
       let sum = 0;
       for (let c = 0; c < C; c++) sum += Math.exp(input[at(b, c, v)]! - max);
       const lse = max + Math.log(sum);
+      // label smoothing (PyTorch): the target becomes (1 − ε)·t + ε/C, the normaliser stays
+      const eps = o.labelSmoothing ?? 0;
+      let smooth = 0;
+      for (let c = 0; c < C; c++) smooth += (w(c) * eps * (lse - input[at(b, c, v)]!)) / C;
       if (o.toOnehotY) {
         const y = target[b * S + v]!;
-        total += w(y) * (lse - input[at(b, y, v)]!);
+        total += (1 - eps) * w(y) * (lse - input[at(b, y, v)]!) + smooth;
         norm += w(y);
       } else {
-        for (let c = 0; c < C; c++) total += w(c) * target[at(b, c, v)]! * (lse - input[at(b, c, v)]!);
+        for (let c = 0; c < C; c++) total += (1 - eps) * w(c) * target[at(b, c, v)]! * (lse - input[at(b, c, v)]!);
+        total += smooth;
         norm += 1;
       }
     }
@@ -386,4 +392,30 @@ export function referenceFocal(input: Numbers, target: Numbers, o: AnyOptions): 
   const total = terms.reduce((a, b) => a + b, 0);
   if (o.reduction === "sum") return total / S;
   return n > 0 ? total / n : 0;
+}
+
+/**
+ * PyTorch's BCEWithLogitsLoss in float64 (MONAI's DiceCELoss for one class;
+ * here for sigmoid with any C): pos_weight·t·softplus(−x) + (1 − t)·softplus(x),
+ * `weight` as pos_weight, mean over the elements kept or their sum.
+ */
+export function referenceBinaryCrossEntropy(input: Numbers, target: Numbers, o: AnyOptions): number {
+  const { B, C, S, at } = geometry(o);
+  const kept = keptBy(o, target);
+  const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+  const pw = (c: number) => (o.weight === undefined ? 1 : typeof o.weight === "number" ? o.weight : o.weight[c]!);
+  let total = 0;
+  let n = 0;
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < S; v++) {
+      for (let c = 0; c < C; c++) {
+        if (!kept(b, c, v)) continue;
+        const x = input[at(b, c, v)]!;
+        const t = o.toOnehotY && C > 1 ? Number(target[b * S + v] === c) : target[at(b, c, v)]!;
+        total += pw(c) * t * softplus(-x) + (1 - t) * softplus(x);
+        n++;
+      }
+    }
+  }
+  return o.reduction === "sum" ? total : n > 0 ? total / n : 0;
 }

@@ -131,7 +131,7 @@ export function compositeLoss(
       const all = typeof o.weight === "number" ? undefined : o.weight;
       const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
       const dice = compositeLoss("dice", labels, predictions, { ...o, weight }, false);
-      const ce = crossEntropy(labels, predictions, o, C);
+      const ce = o.sigmoid ? binaryCrossEntropy(labels, predictions, o, C) : crossEntropy(labels, predictions, o, C);
       return tf.add(tf.mul(o.lambdaDice ?? 1, dice), tf.mul(o.lambdaCe ?? 1, ce));
     });
   }
@@ -186,10 +186,32 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C
       : typeof o.weight === "number"
         ? tf.fill([C], o.weight)
         : tf.tensor1d([...o.weight]);
-  const total = tf.neg(tf.sum(tf.mul(tf.mul(g, w), logp)));
+  let total = tf.neg(tf.sum(tf.mul(tf.mul(g, w), logp)));
+  const eps = o.labelSmoothing ?? 0;
+  if (eps > 0) {
+    // PyTorch's label smoothing: (1 − ε)·CE + ε/C·Σ_c w_c·(−ln p_c) over the voxels kept, same normaliser
+    const all = tf.neg(tf.sum(tf.mul(tf.mul(logp, w), kept ?? 1)));
+    total = tf.add(tf.mul(1 - eps, total), tf.mul(eps / C, all));
+  }
   if (o.reduction === "sum") return total;
   const voxels = kept ? tf.div(tf.sum(tf.broadcastTo(kept, x.shape)), C) : g.size / C;
   return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : voxels);
+}
+
+/** PyTorch's BCEWithLogitsLoss, `weight` as pos_weight, over the elements kept. */
+function binaryCrossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number): tf.Tensor {
+  const x = toChannelsLast(logits, o);
+  const g = targets(labels, o, x.shape);
+  const kept = keptOf(labels, o, x.shape);
+  const pw = o.weight === undefined ? 1 : typeof o.weight === "number" ? o.weight : tf.tensor1d([...o.weight]);
+  // softplus(±x) = (±x)⁺ + ln(1 + e^−|x|)
+  const tail = tf.log1p(tf.exp(tf.neg(tf.abs(x))));
+  const positive = tf.mul(tf.mul(g, pw), tf.add(tf.relu(tf.neg(x)), tail));
+  let loss = tf.add(positive, tf.mul(tf.sub(1, g), tf.add(tf.relu(x), tail)));
+  if (kept) loss = tf.mul(loss, kept);
+  const total = tf.sum(loss);
+  if (o.reduction === "sum") return total;
+  return tf.div(total, kept ? tf.maximum(tf.sum(tf.broadcastTo(kept, loss.shape)), 1) : loss.size);
 }
 
 /**

@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
 import { FOCAL_KEYS, readFocal } from "../focal.js";
-import { checkLossOptions, type LossKind } from "../losses.js";
+import { checkLossOptions, fusedInKernels, type LossKind } from "../losses.js";
 import { checkKeys, readOptions } from "../options.js";
 import {
   coreOptions,
@@ -96,9 +96,9 @@ function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, optio
   const resolved = coreOptions(kind, y, x, options);
   // every option checked on every backend; the kernels check them again with the data
   const warnings = checkLossOptions(kind, resolved, fn);
-  // Dice + focal: tf ops on every backend for now (our kernels have no focal term in their tfjs gradient yet)
-  const focal = kind === "diceFocal" || kind === "generalizedDiceFocal";
-  if (lossImplementation() === "kernels" && !focal) return runLoss(x, y, { kind, options: resolved });
+  // terms summed per element (focal, BCE, label smoothing): tf ops on every backend for now
+  if (lossImplementation() === "kernels" && fusedInKernels(kind, resolved))
+    return runLoss(x, y, { kind, options: resolved });
   warnOnce(warnings); // tf ops: only what the options show (the kernels also prove values outside [0, 1])
   if (tf.getBackend() === "wasm" && !toldToPrepare) {
     // a backend we accelerate, not prepared: say so once rather than run 6× slower in silence
