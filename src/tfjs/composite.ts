@@ -131,7 +131,7 @@ export function compositeLoss(
       const all = typeof o.weight === "number" ? undefined : o.weight;
       const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
       const dice = compositeLoss("dice", labels, predictions, { ...o, weight }, false);
-      const ce = o.sigmoid ? binaryCrossEntropy(labels, predictions, o, C) : crossEntropy(labels, predictions, o, C);
+      const ce = o.sigmoid ? binaryCrossEntropy(labels, predictions, o) : crossEntropy(labels, predictions, o, C);
       return tf.add(tf.mul(o.lambdaDice ?? 1, dice), tf.mul(o.lambdaCe ?? 1, ce));
     });
   }
@@ -199,7 +199,7 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C
 }
 
 /** PyTorch's BCEWithLogitsLoss, `weight` as pos_weight, over the elements kept. */
-function binaryCrossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number): tf.Tensor {
+function binaryCrossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions): tf.Tensor {
   const x = toChannelsLast(logits, o);
   const g = targets(labels, o, x.shape);
   const kept = keptOf(labels, o, x.shape);
