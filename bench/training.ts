@@ -4,12 +4,13 @@
 // contender checked against the float64 reference first. Writes its tables
 // into docs/BENCHMARKS.md between the <!-- training --> markers.
 //   BENCH_SIDE=96 npm run bench:training   for a quicker run (default 128)
+//   BENCH_ONLY=family npm run bench:training   one group: step, classes, ce or family
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-layers"; // the gradients of tfjs's own ops
 import * as tf from "@tensorflow/tfjs-core";
 import { type Contender, environment, type Group, type Row, runGroup, saveJson } from "../src/bench/harness.js";
 import { environmentLine, writeSection } from "../src/bench/report.js";
-import { createVolume, diceCELoss, diceLoss, init } from "../src/index.js";
+import { createVolume, diceCELoss, diceFocalLoss, diceLoss, focalLoss, init } from "../src/index.js";
 import { referenceLoss } from "../src/reference/losses.js";
 import { syntheticVolume } from "../src/synthetic.js";
 import { coreOptions } from "../src/tfjs/arguments.js";
@@ -20,6 +21,9 @@ const SIDE = Number(process.env.BENCH_SIDE ?? 128);
 const N = SIDE ** 3;
 const ROUNDS = 5;
 const TIME = 300;
+const ONLY = process.env.BENCH_ONLY;
+/** Whether the group `name` runs (BENCH_ONLY picks one). */
+const wanted = (name: string) => !ONLY || ONLY === name;
 await init();
 await tf.setBackend("wasm");
 await tf.ready();
@@ -96,7 +100,7 @@ async function stepGroup(C: number, title: string, extra: (peer: TorchPeer | und
 }
 
 // 1. The training step of the issue: [1, S³, 4] softmax logits and a label map, against PyTorch and tf ops.
-{
+if (wanted("step")) {
   const C = 4;
   const { logits, labels } = volume(C);
   const shape = [1, SIDE, SIDE, SIDE, C];
@@ -122,7 +126,7 @@ async function stepGroup(C: number, title: string, extra: (peer: TorchPeer | und
 }
 
 // 2. ns per logit over class counts (softmax, channels-last) and the sigmoid with one class.
-for (const C of [1, 2, 3, 8]) {
+for (const C of wanted("classes") ? [1, 2, 3, 8] : []) {
   await stepGroup(
     C,
     `Dice loss + gradient, [1, ${SIDE}³, ${C}] ${C === 1 ? "sigmoid logits, float mask" : "softmax logits, label map"}`,
@@ -130,7 +134,7 @@ for (const C of [1, 2, 3, 8]) {
 }
 
 // 3. Dice + cross-entropy against Dice alone, in wasm memory and as tfjs ops.
-{
+if (wanted("ce")) {
   const C = 4;
   const { logits, labels } = volume(C);
   const shape = [1, SIDE, SIDE, SIDE, C];
@@ -170,9 +174,75 @@ for (const C of [1, 2, 3, 8]) {
   for (const v of [x, t, g]) v.free();
 }
 
+// 4. The loss family against Dice: ignoreIndex, focal, Dice + focal; and the same losses from tf ops.
+if (wanted("family")) {
+  const C = 4;
+  const { logits, labels } = volume(C);
+  const shape = [1, SIDE, SIDE, SIDE, C];
+  // one voxel in 20 left out with label 255, as an unlabelled border would be
+  const ignored = Uint8Array.from(labels!, (l, v) => (v % 20 === 7 ? 255 : l));
+  const o = { shape, softmax: true, toOnehotY: true };
+  const x = createVolume(N * C);
+  x.array.set(logits);
+  const t = createVolume(N, "uint8");
+  t.array.set(labels!);
+  const ti = createVolume(N, "uint8");
+  ti.array.set(ignored);
+  const g = createVolume(N * C);
+  const xt = tf.tensor(logits, shape);
+  const yt = tf.tensor(Int32Array.from(labels!), shape.slice(0, 4), "int32");
+  const focalOptions = { shape, toOnehotY: true, useSoftmax: true };
+  const exact = {
+    dice: referenceLoss("dice", logits, labels!, o) as number,
+    ignored: referenceLoss("dice", logits, ignored, { ...o, ignoreIndex: 255 }) as number,
+    focal: referenceLoss("focal", logits, labels!, focalOptions) as number,
+    sigmoidFocal: referenceLoss("focal", logits, labels!, { shape, toOnehotY: true }) as number,
+    diceFocal: referenceLoss("diceFocal", logits, labels!, o) as number,
+  };
+  const contenders = [
+    checked("diceLoss, arrays in wasm memory", exact.dice, () => diceLoss(x, t, { ...o, grad: g }).loss),
+    checked(
+      "diceLoss with ignoreIndex",
+      exact.ignored,
+      () => diceLoss(x, ti, { ...o, ignoreIndex: 255, grad: g }).loss,
+    ),
+    checked("focalLoss, softmax", exact.focal, () => focalLoss(x, t, { ...focalOptions, grad: g }).loss),
+    checked(
+      "focalLoss, sigmoid (MONAI's default)",
+      exact.sigmoidFocal,
+      () => focalLoss(x, t, { shape, toOnehotY: true, grad: g }).loss,
+    ),
+    checked("diceFocalLoss", exact.diceFocal, () => diceFocalLoss(x, t, { ...o, grad: g }).loss),
+    checked(
+      "diceFocalLoss, tf ops on tfjs wasm",
+      exact.diceFocal,
+      tfStep(xt, (z) => ops.diceFocalLoss(yt, z, { softmax: true })),
+      1e-3,
+    ),
+    checked(
+      "focalLoss, softmax, tf ops on tfjs wasm",
+      exact.focal,
+      tfStep(xt, (z) => ops.focalLoss(yt, z, { useSoftmax: true })),
+      1e-3,
+    ),
+  ];
+  const group: Group = {
+    title: `The loss family against Dice, loss + gradient, [1, ${SIDE}³, ${C}] softmax logits, label map`,
+    voxels: N,
+    bytes: N * C * 4,
+    peer: contenders[0]!.name,
+    contenders,
+  };
+  results.push({ group, rows: await runGroup(group, ROUNDS, TIME), logits: N * C });
+  tf.dispose([xt, yt]);
+  for (const v of [x, t, ti, g]) v.free();
+}
+
 const env = environment();
 console.log(`\nresults: ${saveJson("training", { env, results })}`);
-writeSection("docs/BENCHMARKS.md", "training", render(results));
+// one group alone is printed, not written over the whole section of docs/BENCHMARKS.md
+if (ONLY) console.log(render(results));
+else writeSection("docs/BENCHMARKS.md", "training", render(results));
 
 /** Markdown: one table per group, our rows in bold, ns per logit and the ratio to the group's peer. */
 function render(all: Result[]): string {

@@ -10,7 +10,6 @@
 // twice, and no second volume alive between the passes.
 
 import { DiceWasmError } from "./errors.js";
-import { type IgnoreKernels, ignoreKernels } from "./ignore-kernels.js";
 import {
   ACT_NONE,
   ACT_SIGMOID,
@@ -28,6 +27,7 @@ import {
   TARGET_MASK,
 } from "./kernel-codes.js";
 import type { LabelDtype, Problem, Source } from "./options.js";
+import type { IgnoreKernels } from "./programs.js";
 import { type Kernels, reserveWorkspace, runtime } from "./runtime.js";
 import { type BufferName, type WorkspaceLayout, workspaceLayout } from "./workspace.js";
 
@@ -73,22 +73,18 @@ export class Stream {
   readonly ilv: number;
   /** the target chunk buffer as the label map's type, made on first use */
   private labelBuffer: Uint8Array | Uint16Array | Int32Array | Float32Array | undefined;
-  private ignoreInstance: IgnoreKernels | undefined;
+  /** the kernels that leave voxels out (ignoreIndex, mask) */
+  private readonly ignore: IgnoreKernels;
 
   constructor(readonly problem: Problem) {
-    const { kernels, lanes } = runtime();
+    const { kernels, ignore, lanes } = runtime();
     this.kernels = kernels;
+    this.ignore = ignore;
     this.layout = workspaceLayout(problem.C, lanes);
     this.base = reserveWorkspace(this.layout.bytes);
     this.V = this.layout.voxels;
     this.heapF32 = new Float32Array(runtime().heap.memory.buffer);
     this.ilv = problem.layout === "channels-last" && problem.C > 1 ? 1 : 0;
-  }
-
-  /** The ignore kernels, on first use. */
-  private get ignore(): IgnoreKernels {
-    this.ignoreInstance ??= ignoreKernels();
-    return this.ignoreInstance;
   }
 
   buffer(name: BufferName): number {
@@ -199,7 +195,7 @@ export class Stream {
     const labelKind = isLabel && index !== undefined ? LABEL_KIND[(problem.target as { dtype: LabelDtype }).dtype] : 0;
     let dropped = 0;
     if (labelKind || mask.kind) {
-      dropped = ignore.keepVoxels(t.ptr, labelKind, index ?? 0, mask.ptr, mask.kind, nv, this.plane("kept"));
+      dropped = ignore.keepVoxels(t.ptr, labelKind, index ?? 0, mask.ptr, mask.kind, nv, this.plane("kept"), this.tmp);
       if (dropped < 0) this.badMask(b, v0, nv);
     }
     if (isLabel) return { dropped, t, perElement: false };
@@ -239,14 +235,20 @@ export class Stream {
    * them so), as float labels otherwise. Returns what the statistics read
    * instead, and the target kind to read it as (undefined: unchanged).
    */
-  exclude(b: number, v0: number, nv: number, p: Placed, t: Placed): { dropped: number; t: Placed; tkind?: number } {
+  exclude(
+    b: number,
+    v0: number,
+    nv: number,
+    activations: Placed[],
+    t: Placed,
+  ): { dropped: number; t: Placed; tkind?: number } {
     const marked = this.mark(b, v0, nv, t);
     const { C, act } = this.problem;
-    if (marked.perElement) {
-      this.ignore.dropElements(this.buffer("marks"), this.V, nv, C, this.ilv, p.ptr, p.ps, 0);
-      return { dropped: marked.dropped, t: marked.t };
+    for (const p of activations) {
+      if (marked.perElement) this.ignore.dropElements(this.buffer("marks"), this.V, nv, C, this.ilv, p.ptr, p.ps, 0);
+      else this.ignore.dropVoxels(this.plane("kept"), nv, C, this.ilv, p.ptr, p.ps, 0);
     }
-    this.ignore.dropVoxels(this.plane("kept"), nv, C, this.ilv, p.ptr, p.ps, 0);
+    if (marked.perElement) return { dropped: marked.dropped, t: marked.t };
     const { dtype } = this.problem.target as { dtype: LabelDtype };
     const lanes = act === ACT_SOFTMAX;
     const out = this.plane("labels");
@@ -411,7 +413,9 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
     }
     let tps = t.ps;
     if (ignoring) {
-      const excluded = stream.exclude(b, v0, nv, p, t);
+      // the sigmoid's z too: pass 2's σ'(x) = |z|·(1 − |z|) is then 0 there
+      const zeroed = act === ACT_SIGMOID ? [p, kept] : [p];
+      const excluded = stream.exclude(b, v0, nv, zeroed, t);
       stats.ignored[b]! += excluded.dropped;
       ({ ptr: tptr, ps: tps } = excluded.t);
       tkind = excluded.tkind ?? tkind;
@@ -442,6 +446,22 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
 }
 
 /**
+ * Whether pass 2 must zero the gradient of what ignoreIndex and mask leave
+ * out. Not when pass 1's zeroed activation already gives 0 there: softmax
+ * (p·(…)) and sigmoid (σ' from the zeroed z) — unless the cross-entropy's
+ * u·(p − g) reads a g that is not 0 there (a float mask, the mask option's
+ * labelled voxels, an ignoreIndex that is a class).
+ */
+function gradientNeedsMarks(problem: Problem): boolean {
+  const { act, crossEntropy, target, ignore, C } = problem;
+  if (!ignore) return false;
+  if (act === ACT_NONE) return true; // the gradient is the loss's slope itself
+  if (!crossEntropy) return false;
+  const index = ignore.index ?? -1;
+  return target.kind === "mask" || ignore.mask !== undefined || (index >= 0 && index < C);
+}
+
+/**
  * Pass 2: turns what pass 1 left in `keep` into d(loss)/d(prediction), written
  * to `grad` (by default over `keep` itself), given the coefficients per (batch
  * item, class) in the order of assembly/codes.ts, row-major [B][C][COEFS].
@@ -458,6 +478,7 @@ export function computeGradient(
   const isLabel = target.kind === "label";
   const tkind = isLabel ? LABEL_KIND[target.dtype] : TARGET_MASK;
   const coefView = new Float32Array(stream.heapF32.buffer, stream.coef, C * COEFS);
+  const marksGradient = gradientNeedsMarks(problem);
   let lastB = -1;
   for (const { b, v0, nv } of stream.chunks()) {
     if (b !== lastB) {
@@ -490,7 +511,7 @@ export function computeGradient(
       dst.ps,
       stream.tmp,
     );
-    if (problem.ignore) stream.excludeGradient(b, v0, nv, dst, t);
+    if (marksGradient) stream.excludeGradient(b, v0, nv, dst, t);
     if (grad.ptr === undefined) stream.copy(grad.array, dst.ptr, b, v0, nv, false);
   }
 }

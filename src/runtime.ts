@@ -1,10 +1,10 @@
 // Loading the kernels and owning their memory. After `init()` everything is
 // synchronous. Memory grows only here, in JavaScript, never inside a kernel.
 import { DiceWasmError } from "./errors.js";
-import { focalScalar, focalScalarShared, focalSimd, focalSimdShared } from "./generated/focal.js";
 import { scalarWasm, simdWasm } from "./generated/wasm.js";
 import { type Allocator, Heap } from "./heap.js";
 import { checkCodes } from "./kernel-codes.js";
+import { type FocalKernels, type IgnoreKernels, instantiatePrograms } from "./programs.js";
 import { CLASSES_AT_INIT, workspaceLayout } from "./workspace.js";
 
 /**
@@ -103,41 +103,11 @@ export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
 
-/** The focal-loss program (assembly/focal/): byte pointers, counts, and the parameters it documents. */
-export interface FocalKernels {
-  /** the target kind that reads as 1 for every class */
-  TARGET_ONES: WebAssembly.Global;
-  focal(
-    x: number,
-    xps: number,
-    t: number,
-    tps: number,
-    tkind: number,
-    nv: number,
-    C: number,
-    c0: number,
-    ilv: number,
-    softmax: number,
-    gamma: number,
-    alpha: number,
-    w: number,
-    marks: number,
-    mkind: number,
-    mps: number,
-    gscale: number,
-    out: number,
-    ops: number,
-    accumulate: number,
-    perElement: number,
-    result: number,
-    tmp: number,
-  ): void;
-}
-
 /** A kernel build instantiated on a memory, with the allocator that owns that memory. */
 export interface Runtime {
   readonly kernels: Kernels;
-  /** the focal loss's program, instantiated beside the kernels on the same memory */
+  /** the programs beside the kernels, on the same memory (src/programs.ts) */
+  readonly ignore: IgnoreKernels;
   readonly focal: FocalKernels;
   readonly backend: Backend;
   readonly heap: Allocator;
@@ -188,13 +158,8 @@ export async function instantiate(module: WebAssembly.Module, backend: Backend, 
   const instance = await WebAssembly.instantiate(module, imports);
   checkCodes(instance.exports);
   const kernels = instance.exports as unknown as Kernels;
-  // over 4 KiB: compiled and instantiated asynchronously here, as a browser's main thread requires
-  const shared = typeof SharedArrayBuffer !== "undefined" && heap.memory.buffer instanceof SharedArrayBuffer;
-  const simd = backend === "simd";
-  const focalBuild = shared ? (simd ? focalSimdShared : focalScalarShared) : simd ? focalSimd : focalScalar;
-  const focalModule = await compileEmbedded(`focal-${backend}${shared ? "-shared" : ""}`, focalBuild);
-  const focal = (await WebAssembly.instantiate(focalModule, imports)).exports as unknown as FocalKernels;
-  return { kernels, focal, backend, heap, lanes: simd ? 4 : 1, workspace: { ptr: 0, bytes: 0 } };
+  const { ignore, focal } = await instantiatePrograms(heap.memory, backend);
+  return { kernels, ignore, focal, backend, heap, lanes: backend === "simd" ? 4 : 1, workspace: { ptr: 0, bytes: 0 } };
 }
 
 /**

@@ -83,53 +83,91 @@ export const MARKS_ELEMENT: i32 = 2;
   return splat<V>(1);
 }
 
+/** Whether the target type is the uniform target (compile time). */
+// @ts-ignore: decorator
+@inline function isOnes<T>(): bool {
+  if (isReference<T>()) return idof<T>() == idof<Ones>();
+  return false;
+}
+
+/** q^n by multiplication (a whole γ: MONAI's default 2 costs no exp and no ln). */
+// @ts-ignore: decorator
+@inline function power<V>(q: V, n: i32): V {
+  let f = splat<V>(1);
+  for (let i = 0; i < n; i++) f = mul<V>(f, q);
+  return f;
+}
+
 /**
- * One group of W voxels: its loss terms summed per lane into `total`, and into
- * `g` (planar, C vectors) the gradient times gscale, or (with `perElement`)
- * the loss terms themselves. Classes below c0 get 0.
+ * The sigmoid focal terms of one group, class by class (classes below c0 get
+ * 0): summed per lane into the result, and into `g` (planar) the gradient
+ * times gscale, or with `perElement` the terms themselves. n ≥ 0: γ = n.
  */
 // @ts-ignore: decorator
-@inline function groupTerms<V, T>(
-  xs: usize, t: usize, tps: usize, v: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
-  gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize, gscale: f32, perElement: bool, g: usize,
+@inline function sigmoidGroup<V, T>(
+  xs: usize, t: usize, tps: usize, v: i32, C: i32, c0: i32, ilv: bool, gamma: f32, n: i32, alpha: f32,
+  w: usize, marks: usize, mkind: i32, mps: usize, gscale: f32, perElement: bool, g: usize,
 ): V {
   const l = isReference<T>() ? splat<V>(0) : labelsAt<V, T>(t + <usize>v * sizeof<T>());
   const pw = w + (<usize>C << 2);
+  // labels and the uniform target are 0 or 1: |x·s| = |x|, and e serves both
+  const binary = !isReference<T>() || isOnes<T>();
   let total = splat<V>(0);
-  for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
-  if (!softmax) {
-    for (let c = c0; c < C; c++) {
-      const x = load<V>(xs + <usize>c * sizeof<V>());
-      const tc = targetOf<V, T>(t, tps, v, c, C, ilv, l);
-      const s = sub<V>(add<V>(tc, tc), splat<V>(1));
-      const u = mul<V>(x, s);
-      const e = expNonPositive<V>(negAbs<V>(x));
-      // labels are 0 or 1: |x·s| = |x|, and e serves both
-      const eu = isReference<T>() ? expNonPositive<V>(negAbs<V>(u)) : e;
-      // B = (1 − t)·softplus(x) + π·t·softplus(−x), π the class's positive weight (BCEWithLogitsLoss's
-      // pos_weight, else 1): terms ≥ 0 for t in [0, 1], so no cancellation for |x| large
-      const tail = ln1p<V>(e);
-      const negative = mul<V>(sub<V>(splat<V>(1), tc), add<V>(pmax<V>(x, splat<V>(0)), tail));
-      const positive = mul<V>(mul<V>(tc, loadSplat<V>(pw + (<usize>c << 2))), add<V>(pmax<V>(sub<V>(splat<V>(0), x), splat<V>(0)), tail));
-      const bce = add<V>(negative, positive);
-      const f = expNonPositive<V>(mul<V>(splat<V>(-gamma), softplus<V>(u, eu)));
-      let a = mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv));
-      if (alpha >= 0) a = mul<V>(a, add<V>(mul<V>(tc, splat<V>(alpha)), mul<V>(sub<V>(splat<V>(1), tc), splat<V>(1 - alpha))));
-      const term = mul<V>(a, mul<V>(f, bce));
-      total = add<V>(total, term);
-      // dℓ/dx = a·(F'·B + F·(σ(x) − t)), F' = −γ·s·σ(x·s)·F
-      const df = mul<V>(mul<V>(splat<V>(-gamma), mul<V>(s, sigma<V>(u, eu))), f);
-      // dB/dx = (1 − t)·σ(x) − π·t·σ(−x)
-      const sx = sigma<V>(x, e);
-      const dbce = sub<V>(mul<V>(sub<V>(splat<V>(1), tc), sx), mul<V>(mul<V>(tc, loadSplat<V>(pw + (<usize>c << 2))), sub<V>(splat<V>(1), sx)));
-      const grad = mul<V>(a, add<V>(mul<V>(df, bce), mul<V>(f, dbce)));
-      store<V>(g + <usize>c * sizeof<V>(), perElement ? term : mul<V>(grad, splat<V>(gscale)));
+  for (let c = c0; c < C; c++) {
+    const x = load<V>(xs + <usize>c * sizeof<V>());
+    const tc = targetOf<V, T>(t, tps, v, c, C, ilv, l);
+    const s = sub<V>(add<V>(tc, tc), splat<V>(1));
+    const u = mul<V>(x, s);
+    const e = expNonPositive<V>(negAbs<V>(x));
+    const r = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
+    const er = mul<V>(e, r);
+    const below = gtMask<V>(splat<V>(0), x);
+    const sx = choose<V>(below, er, r); // σ(x)
+    const tail = ln1p<V>(e);
+    // σ(u) and 1 − p_t = σ(−u)
+    let su: V;
+    let sneg: V;
+    let spu: V; // softplus(u), for a γ that is not whole
+    if (binary) {
+      const uBelow = gtMask<V>(splat<V>(0), u);
+      su = choose<V>(uBelow, er, r);
+      sneg = choose<V>(uBelow, r, er);
+      spu = add<V>(pmax<V>(u, splat<V>(0)), tail);
+    } else {
+      const eu = expNonPositive<V>(negAbs<V>(u));
+      const ru = div<V>(splat<V>(1), add<V>(splat<V>(1), eu));
+      const uBelow = gtMask<V>(splat<V>(0), u);
+      su = choose<V>(uBelow, mul<V>(eu, ru), ru);
+      sneg = choose<V>(uBelow, ru, mul<V>(eu, ru));
+      spu = n >= 0 ? splat<V>(0) : softplus<V>(u, eu);
     }
-    return total;
+    const f = n >= 0 ? power<V>(sneg, n) : expNonPositive<V>(mul<V>(splat<V>(-gamma), spu));
+    // B = (1 − t)·softplus(x) + π·t·softplus(−x), π the class's positive weight (BCEWithLogitsLoss's
+    // pos_weight, else 1): terms ≥ 0 for t in [0, 1], so no cancellation for |x| large
+    const tp = mul<V>(tc, loadSplat<V>(pw + (<usize>c << 2)));
+    const tn = sub<V>(splat<V>(1), tc);
+    const bce = add<V>(mul<V>(tn, add<V>(pmax<V>(x, splat<V>(0)), tail)), mul<V>(tp, add<V>(pmax<V>(sub<V>(splat<V>(0), x), splat<V>(0)), tail)));
+    let a = mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv));
+    if (alpha >= 0) a = mul<V>(a, add<V>(mul<V>(tc, splat<V>(alpha)), mul<V>(tn, splat<V>(1 - alpha))));
+    const term = mul<V>(a, mul<V>(f, bce));
+    total = add<V>(total, term);
+    // dℓ/dx = a·(F'·B + F·dB/dx), F' = −γ·s·σ(u)·F, dB/dx = (1 − t)·σ(x) − π·t·σ(−x)
+    const df = mul<V>(mul<V>(splat<V>(-gamma), mul<V>(s, su)), f);
+    const dbce = sub<V>(mul<V>(tn, sx), mul<V>(tp, sub<V>(splat<V>(1), sx)));
+    const grad = mul<V>(a, add<V>(mul<V>(df, bce), mul<V>(f, dbce)));
+    store<V>(g + <usize>c * sizeof<V>(), perElement ? term : mul<V>(grad, splat<V>(gscale)));
   }
-  // softmax over the classes kept: d = x − max in xs, e = e^d in g. S − 1 is summed
-  // apart (the other maxima, and e below them), so that ln S = ln(1 + (S − 1))
-  // and 1 − p of the largest class keep their digits when p rounds to 1
+  return total;
+}
+
+/**
+ * The softmax over the classes kept, for one group: d = x − max in xs, e = e^d
+ * in g; returns S − 1, summed apart (the other maxima, and e below them), so
+ * that ln S = ln(1 + (S − 1)) and 1 − p of the largest class keep their
+ * digits when p rounds to 1.
+ */
+// @ts-ignore: decorator
+@inline function softmaxOf<V>(xs: usize, C: i32, c0: i32, g: usize): V {
   let m = load<V>(xs + <usize>c0 * sizeof<V>());
   for (let c = c0 + 1; c < C; c++) m = pmax<V>(m, load<V>(xs + <usize>c * sizeof<V>()));
   let maxima = splat<V>(-1);
@@ -144,33 +182,84 @@ export const MARKS_ELEMENT: i32 = 2;
     below = add<V>(below, keep<V>(e, lower));
     maxima = add<V>(maxima, drop<V>(splat<V>(1), lower));
   }
-  const rest = add<V>(maxima, below);
-  const sum = add<V>(rest, splat<V>(1));
+  return add<V>(maxima, below);
+}
+
+/**
+ * One class's softmax focal term and k = a·p·h'(p), h(p) = −(1 − p)^γ·ln p:
+ * from e, d of the class, the softmax's S − 1 (rest) and ln S, and a (weight,
+ * mark and target): k = a·(1 − p)^γ·(γ·p·ln p/(1 − p) − 1), where p·ln p/(1 − p)
+ * = e·ln p/(S − e) → −1 as p → 1. Returns [term, k] through `out` (2 vectors).
+ */
+// @ts-ignore: decorator
+@inline function softmaxTerm<V>(e: V, d: V, rest: V, lnSum: V, invSum: V, a: V, gamma: f32, n: i32, out: usize): void {
+  // S − e: the others' mass; for a largest class, S − 1 itself
+  const outside = choose<V>(gtMask<V>(splat<V>(0), d), sub<V>(add<V>(rest, splat<V>(1)), e), rest);
+  const some = gtMask<V>(outside, splat<V>(0));
+  const safe = pmax<V>(outside, splat<V>(FLT_MIN));
+  const lnp = sub<V>(d, lnSum);
+  let f: V;
+  if (n >= 0) f = power<V>(mul<V>(outside, invSum), n);
+  else {
+    f = expNonPositive<V>(mul<V>(splat<V>(gamma), sub<V>(ln<V>(safe), lnSum)));
+    if (gamma > 0) f = choose<V>(some, f, splat<V>(0));
+  }
+  const ratio = choose<V>(some, div<V>(mul<V>(e, lnp), safe), splat<V>(-1));
+  store<V>(out, mul<V>(a, mul<V>(f, sub<V>(splat<V>(0), lnp))));
+  store<V>(out + sizeof<V>(), mul<V>(a, mul<V>(f, sub<V>(mul<V>(splat<V>(gamma), ratio), splat<V>(1)))));
+}
+
+/**
+ * The softmax focal terms of one group (see sigmoidGroup for the outputs).
+ * Labels: one class has t = 1, so one term a voxel, and dℓ/dx_j = k·([j = label] − p_j);
+ * masks and the uniform target: every class, and dℓ/dx_j = k_j − p_j·Σk.
+ */
+// @ts-ignore: decorator
+@inline function softmaxGroup<V, T>(
+  xs: usize, t: usize, tps: usize, v: i32, C: i32, c0: i32, ilv: bool, gamma: f32, n: i32,
+  w: usize, marks: usize, mkind: i32, mps: usize, gscale: f32, perElement: bool, g: usize, pair: usize,
+): V {
+  const rest = softmaxOf<V>(xs, C, c0, g);
   const lnSum = ln1p<V>(rest);
+  const invSum = div<V>(splat<V>(1), add<V>(rest, splat<V>(1)));
+  if (!isReference<T>()) {
+    // the label's e, d, weight and mark, picked out by its class mask
+    const l = labelsAt<V, T>(t + <usize>v * sizeof<T>());
+    let el = splat<V>(0), dl = splat<V>(0), a = splat<V>(0);
+    for (let c = c0; c < C; c++) {
+      const o = <usize>c * sizeof<V>();
+      const m = classMask<V>(l, c);
+      el = add<V>(el, keep<V>(load<V>(g + o), m));
+      dl = add<V>(dl, keep<V>(load<V>(xs + o), m));
+      a = add<V>(a, keep<V>(mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv)), m));
+    }
+    softmaxTerm<V>(el, dl, rest, lnSum, invSum, a, gamma, n, pair);
+    const term = load<V>(pair);
+    const k = mul<V>(load<V>(pair + sizeof<V>()), splat<V>(gscale));
+    for (let c = c0; c < C; c++) {
+      const o = <usize>c * sizeof<V>();
+      const m = classMask<V>(l, c);
+      const p = mul<V>(load<V>(g + o), invSum);
+      store<V>(g + o, perElement ? keep<V>(term, m) : mul<V>(k, sub<V>(one<V>(m), p)));
+    }
+    return term;
+  }
+  let total = splat<V>(0);
   let kSum = splat<V>(0);
   for (let c = c0; c < C; c++) {
     const o = <usize>c * sizeof<V>();
     const e = load<V>(g + o);
-    const lnp = sub<V>(load<V>(xs + o), lnSum);
-    const tc = targetOf<V, T>(t, tps, v, c, C, ilv, l);
-    // (1 − p)^γ = e^(γ·(ln(S − e) − ln S)); S − e = 0 gives 0 (1 for γ = 0)
-    const outside = choose<V>(gtMask<V>(splat<V>(0), load<V>(xs + o)), sub<V>(sum, e), rest);
-    const some = gtMask<V>(outside, splat<V>(0));
-    const safe = pmax<V>(outside, splat<V>(FLT_MIN));
-    let f = expNonPositive<V>(mul<V>(splat<V>(gamma), sub<V>(ln<V>(safe), lnSum)));
-    if (gamma > 0) f = choose<V>(some, f, splat<V>(0));
+    const tc = targetOf<V, T>(t, tps, v, c, C, ilv, splat<V>(0));
     const a = mul<V>(mul<V>(loadSplat<V>(w + (<usize>c << 2)), markOf<V>(marks, mkind, mps, v, c, C, ilv)), tc);
-    const term = mul<V>(a, mul<V>(f, sub<V>(splat<V>(0), lnp)));
+    softmaxTerm<V>(e, load<V>(xs + o), rest, lnSum, invSum, a, gamma, n, pair);
+    const term = load<V>(pair);
+    const k = load<V>(pair + sizeof<V>());
     total = add<V>(total, term);
-    // k = a·p·h'(p) = a·(1 − p)^γ·(γ·p·ln p/(1 − p) − 1), with p·ln p/(1 − p) = e·ln p/(S − e) → −1 as p → 1
-    const ratio = choose<V>(some, div<V>(mul<V>(e, lnp), safe), splat<V>(-1));
-    const k = mul<V>(a, mul<V>(f, sub<V>(mul<V>(splat<V>(gamma), ratio), splat<V>(1))));
     kSum = add<V>(kSum, k);
     store<V>(xs + o, k);
-    store<V>(g + o, perElement ? term : div<V>(e, sum));
+    store<V>(g + o, perElement ? term : mul<V>(e, invSum));
   }
   if (!perElement) {
-    // dℓ/dx_j = k_j − p_j·Σk
     for (let c = c0; c < C; c++) {
       const o = <usize>c * sizeof<V>();
       store<V>(g + o, mul<V>(sub<V>(load<V>(xs + o), mul<V>(load<V>(g + o), kSum)), splat<V>(gscale)));
@@ -193,11 +282,17 @@ export const MARKS_ELEMENT: i32 = 2;
   const xs = tmp;
   const g = tmp + <usize>C * sizeof<V>();
   const spare = g + <usize>C * sizeof<V>();
+  const pair = spare + <usize>C * sizeof<V>();
+  // a whole γ up to 8 by multiplication, else e^(γ·ln)
+  const n = gamma == Mathf.floor(gamma) && gamma <= 8 ? <i32>gamma : -1;
   let total: f64 = 0;
   let kept: f64 = 0;
   for (let v = v0; v + W <= v1; v += W) {
     gather<V>(x, v, C, ilv, xps, xs);
-    const terms = groupTerms<V, T>(xs, t, tps, v, C, c0, ilv, softmax, gamma, alpha, w, marks, mkind, mps, gscale, perElement, g);
+    for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
+    const terms = softmax
+      ? softmaxGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, w, marks, mkind, mps, gscale, perElement, g, pair)
+      : sigmoidGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, alpha, w, marks, mkind, mps, gscale, perElement, g);
     total += hsum64<V>(terms);
     if (mkind != MARKS_NONE) {
       let k = splat<V>(0);
@@ -252,7 +347,7 @@ function focalOf<T>(
  * mps). Adds Σℓ and the marks of the classes kept to the float64 pair at
  * `result`. With out ≠ 0: the gradient times gscale written to out (added
  * with `accumulate`), or with `perElement` the loss terms; out is in the
- * prediction's layout, plane stride ops. tmp: scratch of 3·C vectors.
+ * prediction's layout, plane stride ops. tmp: scratch of 3·C + 2 vectors.
  */
 export function focal(
   x: usize, xps: i32, t: usize, tps: i32, tkind: i32, nv: i32, C: i32, c0: i32, ilv: i32, softmax: i32,

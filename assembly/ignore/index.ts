@@ -11,62 +11,110 @@
 // the chunk's planar groups (see ../layout.ts).
 import { classAt, groupedVoxels } from "../blocks";
 import { LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8 } from "../codes";
-import { choose, gtMask, splat, width } from "../lanes";
+import { add, choose, countIn, countLane, drop, gtMask, labelsAt, one, pmax, splat, sub, width } from "../lanes";
 
+/** The lanes of a vector of W values of type T at ptr that equal x (x a whole number; floats compared as floats). */
 // @ts-ignore: decorator
-@inline function voxelLoop<T, M>(
-  labels: usize, ignore: f64, useIgnore: bool, mask: usize, useMask: bool, nv: i32, keep: usize,
-): f64 {
-  let dropped = 0;
-  let bad = false;
-  for (let v = 0; v < nv; v++) {
-    let k = true;
-    if (useIgnore) k = <f64>load<T>(labels + <usize>v * sizeof<T>()) != ignore;
-    if (useMask) {
-      const m = <f64>load<M>(mask + <usize>v * sizeof<M>());
-      bad = bad || (m != 0 && m != 1);
-      k = k && m != 0;
-    }
-    store<f32>(keep + (<usize>v << 2), select<f32>(1, 0, k));
-    dropped += select<i32>(0, 1, k);
+@inline function equalTo<V, T>(ptr: usize, x: f64): V {
+  if (isVector<V>()) {
+    if (isFloat<T>()) return f32x4.eq(v128.load(ptr), f32x4.splat(<f32>x));
+    // beyond i32 no label of an integer type can equal it
+    if (x < -2147483648 || x > 2147483647) return i32x4.splat(0);
+    return i32x4.eq(labelsAt<V, T>(ptr), i32x4.splat(<i32>x));
   }
-  return bad ? -1 : <f64>dropped;
+  return splat<V>(select<f32>(1, 0, <f64>load<T>(ptr) == x));
+}
+
+/** The lanes of a vector of W mask values of type M at ptr that are 0, and (into `bad`) those neither 0 nor 1. */
+// @ts-ignore: decorator
+@inline function maskZero<V, M>(ptr: usize, bad: usize): V {
+  const zero = equalTo<V, M>(ptr, 0);
+  const notBinary = drop<V>(drop<V>(isVector<V>() ? i32x4.splat(-1) : splat<V>(1), zero), equalTo<V, M>(ptr, 1));
+  store<V>(bad, isVector<V>() ? v128.or(load<V>(bad), notBinary) : add<V>(load<V>(bad), notBinary));
+  return zero;
 }
 
 // @ts-ignore: decorator
-@inline function voxelsWith<T>(labels: usize, ignore: f64, useIgnore: bool, mask: usize, mkind: i32, nv: i32, keep: usize): f64 {
+@inline function voxelRange<V, T, M>(
+  labels: usize, ignore: f64, useIgnore: bool, mask: usize, useMask: bool, v0: i32, v1: i32, keep: usize, bad: usize,
+): f64 {
+  const W = width<V>();
+  let count = splat<V>(0);
+  for (let v = v0; v < v1; v += W) {
+    let out = isVector<V>() ? i32x4.splat(0) : splat<V>(0);
+    if (useIgnore) out = equalTo<V, T>(labels + <usize>v * sizeof<T>(), ignore);
+    if (useMask) {
+      const zero = maskZero<V, M>(mask + <usize>v * sizeof<M>(), bad);
+      out = isVector<V>() ? v128.or(out, zero) : pmax<V>(out, zero);
+    }
+    store<V>(keep + (<usize>v << 2), sub<V>(splat<V>(1), one<V>(out)));
+    count = countIn<V>(count, out);
+  }
+  let dropped: f64 = 0;
+  for (let j = 0; j < W; j++) dropped += countLane<V>(count, j);
+  return dropped;
+}
+
+// @ts-ignore: decorator
+@inline function voxelLoop<T, M>(
+  labels: usize, ignore: f64, useIgnore: bool, mask: usize, useMask: bool, nv: i32, keep: usize, bad: usize,
+): f64 {
+  const grouped = groupedVoxels(nv);
+  let dropped: f64 = 0;
+  let anyBad = false;
+  if (ASC_FEATURE_SIMD) {
+    store<v128>(bad, i32x4.splat(0));
+    dropped += voxelRange<v128, T, M>(labels, ignore, useIgnore, mask, useMask, 0, grouped, keep, bad);
+    anyBad = v128.any_true(load<v128>(bad));
+  }
+  // the tail's flags in a float after the vector's
+  const tail = bad + 16;
+  store<f32>(tail, 0);
+  dropped += voxelRange<f32, T, M>(labels, ignore, useIgnore, mask, useMask, grouped, nv, keep, tail);
+  return anyBad || load<f32>(tail) != 0 ? -1 : dropped;
+}
+
+// @ts-ignore: decorator
+@inline function voxelsWith<T>(labels: usize, ignore: f64, useIgnore: bool, mask: usize, mkind: i32, nv: i32, keep: usize, bad: usize): f64 {
   // mkind: no mask (0), or LABEL_U8 / LABEL_F32 for its type
-  if (mkind == LABEL_U8) return voxelLoop<T, u8>(labels, ignore, useIgnore, mask, true, nv, keep);
-  if (mkind == LABEL_F32) return voxelLoop<T, f32>(labels, ignore, useIgnore, mask, true, nv, keep);
-  return voxelLoop<T, u8>(labels, ignore, useIgnore, 0, false, nv, keep);
+  if (mkind == LABEL_U8) return voxelLoop<T, u8>(labels, ignore, useIgnore, mask, true, nv, keep, bad);
+  if (mkind == LABEL_F32) return voxelLoop<T, f32>(labels, ignore, useIgnore, mask, true, nv, keep, bad);
+  return voxelLoop<T, u8>(labels, ignore, useIgnore, 0, false, nv, keep, bad);
 }
 
 /**
  * Marks the nv voxels of a chunk: 0 where the label (of kind lkind) equals
- * `ignore` or the voxel mask (u8 or f32, of kind mkind) is 0, else 1.
- * Returns how many are dropped, or −1 when a mask value is neither 0 nor 1.
+ * `ignore` or the voxel mask (u8 or f32, of kind mkind) is 0, else 1. Returns
+ * how many are dropped, or −1 when a mask value is neither 0 nor 1. tmp: 32
+ * bytes of scratch.
  */
-export function keepVoxels(labels: usize, lkind: i32, ignore: f64, mask: usize, mkind: i32, nv: i32, keep: usize): f64 {
-  if (lkind == LABEL_U8) return voxelsWith<u8>(labels, ignore, true, mask, mkind, nv, keep);
-  if (lkind == LABEL_U16) return voxelsWith<u16>(labels, ignore, true, mask, mkind, nv, keep);
-  if (lkind == LABEL_I32) return voxelsWith<i32>(labels, ignore, true, mask, mkind, nv, keep);
-  if (lkind == LABEL_F32) return voxelsWith<f32>(labels, ignore, true, mask, mkind, nv, keep);
-  return voxelsWith<u8>(0, ignore, false, mask, mkind, nv, keep);
+export function keepVoxels(labels: usize, lkind: i32, ignore: f64, mask: usize, mkind: i32, nv: i32, keep: usize, tmp: usize): f64 {
+  if (lkind == LABEL_U8) return voxelsWith<u8>(labels, ignore, true, mask, mkind, nv, keep, tmp);
+  if (lkind == LABEL_U16) return voxelsWith<u16>(labels, ignore, true, mask, mkind, nv, keep, tmp);
+  if (lkind == LABEL_I32) return voxelsWith<i32>(labels, ignore, true, mask, mkind, nv, keep, tmp);
+  if (lkind == LABEL_F32) return voxelsWith<f32>(labels, ignore, true, mask, mkind, nv, keep, tmp);
+  return voxelsWith<u8>(0, ignore, false, mask, mkind, nv, keep, tmp);
+}
+
+// @ts-ignore: decorator
+@inline function labelsRange<V, T>(labels: usize, keep: usize, v0: i32, v1: i32, out: usize, asFloat: bool): void {
+  const W = width<V>();
+  for (let v = v0; v < v1; v += W) {
+    const kept = gtMask<V>(load<V>(keep + (<usize>v << 2)), splat<V>(0));
+    const at = out + (<usize>v << 2);
+    if (isVector<V>()) {
+      // i32 lanes, as labelsAt reads them for a vector; as floats for LABEL_F32
+      const l = v128.bitselect(labelsAt<V, T>(labels + <usize>v * sizeof<T>()), i32x4.splat(-1), kept);
+      store<V>(at, asFloat ? f32x4.convert_i32x4_s(l) : l);
+    } else store<f32>(at, select<f32>(<f32>load<T>(labels + <usize>v * sizeof<T>()), -1, load<f32>(keep + (<usize>v << 2)) != 0));
+  }
 }
 
 // @ts-ignore: decorator
 @inline function labelsLoop<T>(labels: usize, keep: usize, nv: i32, out: usize, asFloat: bool): void {
-  const grouped = asFloat ? 0 : groupedVoxels(nv);
-  for (let v = 0; v < nv; v++) {
-    const l = load<T>(labels + <usize>v * sizeof<T>());
-    const k = load<f32>(keep + (<usize>v << 2)) != 0;
-    const at = out + (<usize>v << 2);
-    if (v < grouped) {
-      // i32 lanes, as labelsAt reads labels for a vector: a float label that is not whole is no class
-      const whole = !isFloat<T>() || <f64>l == Math.floor(<f64>l);
-      store<i32>(at, select<i32>(<i32>l, -1, k && whole));
-    } else store<f32>(at, select<f32>(<f32>l, -1, k));
-  }
+  const grouped = groupedVoxels(nv);
+  if (ASC_FEATURE_SIMD) labelsRange<v128, T>(labels, keep, 0, grouped, out, asFloat);
+  labelsRange<f32, T>(labels, keep, grouped, nv, out, asFloat);
 }
 
 /**
