@@ -273,8 +273,8 @@ export const MARKS_ELEMENT: i32 = 2;
  * terms and to result[1] the marks of the classes kept (float64).
  */
 // @ts-ignore: decorator
-@inline function focalRange<V, T>(
-  x: usize, xps: usize, t: usize, tps: usize, v0: i32, v1: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
+@inline function focalRange<V, T, S>(
+  x: usize, xps: usize, t: usize, tps: usize, v0: i32, v1: i32, C: i32, c0: i32, ilv: bool,
   gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize,
   gscale: f32, out: usize, ops: usize, accumulate: bool, perElement: bool, result: usize, tmp: usize,
 ): void {
@@ -285,12 +285,12 @@ export const MARKS_ELEMENT: i32 = 2;
   const pair = spare + <usize>C * sizeof<V>();
   // a whole γ up to 8 by multiplication, else e^(γ·ln)
   const n = gamma == Mathf.floor(gamma) && gamma <= 8 ? <i32>gamma : -1;
-  let total: f64 = 0;
   let kept: f64 = 0;
+  let total: f64 = 0;
   for (let v = v0; v + W <= v1; v += W) {
     gather<V>(x, v, C, ilv, xps, xs);
     for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
-    const terms = softmax
+    const terms = idof<S>() == idof<Softmax>()
       ? softmaxGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, w, marks, mkind, mps, gscale, perElement, g, pair)
       : sigmoidGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, alpha, w, marks, mkind, mps, gscale, perElement, g);
     total += hsum64<V>(terms);
@@ -322,19 +322,23 @@ class Mask {}
 /** A target of 1 for every class: Σ_c w_c·(−ln p_c), the label-smoothing term of the cross-entropy. */
 class Ones {}
 
+/** Which focal term a loop computes (compile time: each its own wasm function). */
+class Softmax {}
+class Sigmoid {}
+
 /** The target kind of `Ones`, beside the loss kernels' TARGET_MASK and LABEL_* codes. */
 export const TARGET_ONES: i32 = 6;
 
-function focalOf<T>(
-  x: usize, xps: usize, t: usize, tps: usize, nv: i32, C: i32, c0: i32, ilv: bool, softmax: bool,
+function focalOf<T, S>(
+  x: usize, xps: usize, t: usize, tps: usize, nv: i32, C: i32, c0: i32, ilv: bool,
   gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: usize,
   gscale: f32, out: usize, ops: usize, accumulate: bool, perElement: bool, result: usize, tmp: usize,
 ): void {
   const grouped = groupedVoxels(nv);
   if (ASC_FEATURE_SIMD) {
-    focalRange<v128, T>(x, xps, t, tps, 0, grouped, C, c0, ilv, softmax, gamma, alpha, w, marks, mkind, mps, gscale, out, ops, accumulate, perElement, result, tmp);
+    focalRange<v128, T, S>(x, xps, t, tps, 0, grouped, C, c0, ilv, gamma, alpha, w, marks, mkind, mps, gscale, out, ops, accumulate, perElement, result, tmp);
   }
-  focalRange<f32, T>(x, xps, t, tps, grouped, nv, C, c0, ilv, softmax, gamma, alpha, w, marks, mkind, mps, gscale, out, ops, accumulate, perElement, result, tmp);
+  focalRange<f32, T, S>(x, xps, t, tps, grouped, nv, C, c0, ilv, gamma, alpha, w, marks, mkind, mps, gscale, out, ops, accumulate, perElement, result, tmp);
 }
 
 /**
@@ -356,10 +360,19 @@ export function focal(
 ): void {
   const a = <usize>xps, b = <usize>tps, m = <usize>mps, o = <usize>ops, il = ilv != 0, sm = softmax != 0;
   const acc = accumulate != 0, pe = perElement != 0;
-  if (tkind == TARGET_ONES) focalOf<Ones>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
-  else if (tkind == TARGET_MASK) focalOf<Mask>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
-  else if (tkind == LABEL_U8) focalOf<u8>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
-  else if (tkind == LABEL_U16) focalOf<u16>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
-  else if (tkind == LABEL_I32) focalOf<i32>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
-  else if (tkind == LABEL_F32) focalOf<f32>(x, a, t, b, nv, C, c0, il, sm, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  if (sm) focalWith<Softmax>(x, a, t, b, tkind, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else focalWith<Sigmoid>(x, a, t, b, tkind, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+}
+
+// @ts-ignore: decorator
+@inline function focalWith<S>(
+  x: usize, a: usize, t: usize, b: usize, tkind: i32, nv: i32, C: i32, c0: i32, il: bool, gamma: f32, alpha: f32,
+  w: usize, marks: usize, mkind: i32, m: usize, gscale: f32, out: usize, o: usize, acc: bool, pe: bool, result: usize, tmp: usize,
+): void {
+  if (tkind == TARGET_ONES) focalOf<Ones, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == TARGET_MASK) focalOf<Mask, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_U8) focalOf<u8, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_U16) focalOf<u16, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_I32) focalOf<i32, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else if (tkind == LABEL_F32) focalOf<f32, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
 }
