@@ -16,7 +16,7 @@
 // keeps no digit. Its gradient is taken instead as minus the sum of the other
 // classes' — softmax gradients sum to zero over the classes — which are exact.
 import {
-  ACT_SIGMOID, ACT_SOFTMAX, COEF_A, COEF_B, COEF_H, COEF_K, COEF_U, COEFS, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8,
+  ACT_NONE, ACT_SIGMOID, ACT_SOFTMAX, COEF_A, COEF_B, COEF_H, COEF_K, COEF_U, COEFS, LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8,
   MODE_HARD, MODE_SOFT, MODE_SQUARED, TARGET_MASK,
 } from "./codes";
 import { classAt, groupedVoxels } from "./blocks";
@@ -321,11 +321,17 @@ function gradientAct<T>(
 export function gradient(
   keepPtr: usize, kps: i32, t: usize, tps: i32, nv: i32, C: i32, ilv: i32, act: i32, tkind: i32,
   mode: i32, ce: i32, coef: usize, dst: usize, dstPs: i32, tmp: usize,
-): void {
+): i32 {
   const k = <usize>kps, s = <usize>tps, il = ilv != 0, withCe = ce != 0, dps = <usize>dstPs;
+  if (act != ACT_NONE && act != ACT_SIGMOID && act != ACT_SOFTMAX) return 0;
+  if (mode != MODE_HARD && mode != MODE_SOFT && mode != MODE_SQUARED) return 0;
+  // the cross-entropy's gradient comes with the softmax and hard terms only
+  if (withCe && (act != ACT_SOFTMAX || mode != MODE_HARD)) return 0;
   if (tkind == TARGET_MASK) gradientAct<f32>(keepPtr, k, t, s, nv, C, il, act, TARGET_MASK, mode, withCe, coef, dst, dps, tmp);
   else if (tkind == LABEL_U8) gradientAct<u8>(keepPtr, k, t, s, nv, C, il, act, LABEL_U8, mode, withCe, coef, dst, dps, tmp);
   else if (tkind == LABEL_U16) gradientAct<u16>(keepPtr, k, t, s, nv, C, il, act, LABEL_U16, mode, withCe, coef, dst, dps, tmp);
   else if (tkind == LABEL_I32) gradientAct<i32>(keepPtr, k, t, s, nv, C, il, act, LABEL_I32, mode, withCe, coef, dst, dps, tmp);
   else if (tkind == LABEL_F32) gradientAct<f32>(keepPtr, k, t, s, nv, C, il, act, LABEL_F32, mode, withCe, coef, dst, dps, tmp);
+  else return 0;
+  return 1;
 }

@@ -261,30 +261,37 @@ function statsLoop<T, M, K, E>(
 @inline function statsFor<T>(
   p: usize, pps: usize, t: usize, tps: usize, comp: usize, cps: usize, nll: usize, d: usize,
   nv: i32, C: i32, ilv: bool, ckind: i32, mode: i32, ce: bool, out: usize,
-): void {
+): bool {
   const kind = targetKind<T>();
   if (kind == LABEL_LANES) {
-    if (ce) statsLoop<T, Hard, CompOutside, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
-    else if (mode == MODE_SQUARED) statsLoop<T, Squared, CompOutside, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
-    else statsLoop<T, Hard, CompOutside, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
-    return;
-  }
-  if (kind == TARGET_MASK) {
+    // after the softmax: 1 − p outside the label; soft terms are the hard ones for labels
+    if (ckind != COMP_OUTSIDE_LABEL) return false;
     if (ce) {
-      statsLoop<T, Hard, CompElements, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
-      return;
-    }
-    if (mode == MODE_SOFT) {
-      if (ckind == COMP_NONE) statsLoop<T, Soft, CompNone, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
-      else statsLoop<T, Soft, CompElements, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
-      return;
-    }
+      if (mode == MODE_SQUARED) return false;
+      statsLoop<T, Hard, CompOutside, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    } else if (mode == MODE_SQUARED) statsLoop<T, Squared, CompOutside, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    else statsLoop<T, Hard, CompOutside, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    return true;
   }
+  if (ckind == COMP_OUTSIDE_LABEL) return false;
+  if (ce) {
+    // the cross-entropy comes with the softmax's element complement and hard terms of a mask
+    if (kind != TARGET_MASK || ckind != COMP_ELEMENTS || mode != MODE_HARD) return false;
+    statsLoop<T, Hard, CompElements, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    return true;
+  }
+  if (kind == TARGET_MASK && mode == MODE_SOFT) {
+    if (ckind == COMP_NONE) statsLoop<T, Soft, CompNone, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    else statsLoop<T, Soft, CompElements, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    return true;
+  }
+  // labels: the soft terms are the hard ones
   if (mode == MODE_SQUARED) {
     if (ckind == COMP_NONE) statsLoop<T, Squared, CompNone, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
     else statsLoop<T, Squared, CompElements, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
   } else if (ckind == COMP_NONE) statsLoop<T, Hard, CompNone, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
   else statsLoop<T, Hard, CompElements, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+  return true;
 }
 
 /**
@@ -298,12 +305,16 @@ function statsLoop<T, M, K, E>(
 export function stats(
   p: usize, pps: i32, t: usize, tps: i32, comp: usize, cps: i32, nll: usize, d: usize,
   nv: i32, C: i32, ilv: i32, tkind: i32, ckind: i32, mode: i32, ce: i32, out: usize,
-): void {
+): i32 {
   const a = <usize>pps, b = <usize>tps, e = <usize>cps, il = ilv != 0, withCe = ce != 0;
-  if (tkind == TARGET_MASK) statsFor<Mask>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
-  else if (tkind == LABEL_U8) statsFor<u8>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
-  else if (tkind == LABEL_U16) statsFor<u16>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
-  else if (tkind == LABEL_I32) statsFor<i32>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
-  else if (tkind == LABEL_F32) statsFor<f32>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
-  else if (tkind == LABEL_LANES) statsFor<Lanes>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  if (mode != MODE_HARD && mode != MODE_SOFT && mode != MODE_SQUARED) return 0;
+  if (ckind != COMP_NONE && ckind != COMP_ELEMENTS && ckind != COMP_OUTSIDE_LABEL) return 0;
+  let done = false;
+  if (tkind == TARGET_MASK) done = statsFor<Mask>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  else if (tkind == LABEL_U8) done = statsFor<u8>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  else if (tkind == LABEL_U16) done = statsFor<u16>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  else if (tkind == LABEL_I32) done = statsFor<i32>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  else if (tkind == LABEL_F32) done = statsFor<f32>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  else if (tkind == LABEL_LANES) done = statsFor<Lanes>(p, a, t, b, comp, e, nll, d, nv, C, il, ckind, mode, withCe, out);
+  return done ? 1 : 0;
 }

@@ -3,7 +3,7 @@
 // plain scan of the arrays (it is a diagnostic, not a hot path), then
 // comparePrecision for the precision check when the data are sound.
 import { elementIndex } from "./layout.js";
-import { checkLossOptions } from "./losses.js";
+import { checkLossOptions, LOSSES } from "./losses.js";
 import { type DiceOptions, type Prediction, type Problem, resolveProblem, type Target } from "./options.js";
 import { comparePrecision } from "./precision.js";
 
@@ -86,9 +86,13 @@ function labelValues({ problem }: Case): Finding[] {
   if (problem.target.kind !== "label") return [];
   const t = problem.target.source.array as ArrayLike<number>;
   const isClass = (l: number) => Number.isInteger(l) && l >= 0 && l < problem.C;
+  // what ignoreIndex and mask leave out is no error
+  const ignoreIndex = problem.ignore?.index;
+  const mask = problem.ignore?.mask?.array;
   let [bad, first] = [0, -1];
   for (let i = 0; i < t.length; i++) {
-    if (!isClass(t[i]!) && bad++ === 0) first = i;
+    const l = t[i]!;
+    if (!isClass(l) && l !== ignoreIndex && mask?.[i] !== 0 && bad++ === 0) first = i;
   }
   if (!bad) return [];
   return [
@@ -242,12 +246,13 @@ function float32Precision(input: Prediction, target: Target, options: DiceOption
  * for (const f of diagnose(output, labels, { shape, toOnehotY: true })) console.warn(f.code, f.message);
  */
 export function diagnose(input: Prediction, target: Target, options: DiceOptions): Finding[] {
-  checkLossOptions("dice", { ...options, grad: undefined }, "diagnose"); // every option, as diceLoss checks it
+  checkLossOptions(LOSSES.dice, { ...options, grad: undefined }, "diagnose"); // every option, as diceLoss checks it
   const problem = resolveProblem("diagnose", input, target, { ...options, grad: undefined } as DiceOptions);
   const findings = CHECKS.flatMap((check) => check({ problem, options }));
-  // the precision check needs sound data and smoothing, and compares the plain loss only
+  // the precision check needs sound data and smoothing, and compares the plain loss only (nothing left out)
   const sound = !findings.some((f) => f.severity === "error" || f.code === "SMOOTH_NR_ABOVE_DR");
-  if (sound && !options.squaredPred && !options.jaccard && !options.softLabel) {
+  const plain = !options.squaredPred && !options.jaccard && !options.softLabel && !problem.ignore;
+  if (sound && plain) {
     findings.push(float32Precision(input, target, options));
   }
   return findings;

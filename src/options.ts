@@ -153,7 +153,8 @@ export interface Problem {
 
 const DATA_KEYS = ["shape", "layout", "sigmoid", "softmax", "toOnehotY", "softLabel"];
 const IGNORE_KEYS = ["ignoreIndex", "mask"];
-const LOSS_KEYS = [
+/** The options every loss takes (each loss's spec adds its own). */
+export const LOSS_KEYS = [
   ...DATA_KEYS,
   ...IGNORE_KEYS,
   "includeBackground",
@@ -163,16 +164,8 @@ const LOSS_KEYS = [
   "reduction",
   "grad",
 ];
-/** The option names each function accepts. */
-export const KNOWN_KEYS = {
-  stats: [...DATA_KEYS, ...IGNORE_KEYS, "squaredPred"],
-  dice: [...LOSS_KEYS, "squaredPred", "jaccard", "weight"],
-  diceCE: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "lambdaDice", "lambdaCe", "labelSmoothing"],
-  tversky: [...LOSS_KEYS, "alpha", "beta"],
-  generalizedDice: [...LOSS_KEYS, "wType"],
-  diceFocal: [...LOSS_KEYS, "squaredPred", "jaccard", "weight", "gamma", "alpha", "lambdaDice", "lambdaFocal"],
-  generalizedDiceFocal: [...LOSS_KEYS, "wType", "weight", "gamma", "lambdaGdl", "lambdaFocal"],
-};
+/** The options overlapStats takes. */
+export const STATS_KEYS = [...DATA_KEYS, ...IGNORE_KEYS, "squaredPred"];
 
 function fail(code: ConstructorParameters<typeof DiceWasmError>[0], message: string, details = {}): never {
   throw new DiceWasmError(code, message, details);

@@ -420,7 +420,7 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
       ({ ptr: tptr, ps: tps } = excluded.t);
       tkind = excluded.tkind ?? tkind;
     }
-    k.stats(
+    const computed = k.stats(
       p.ptr,
       p.ps,
       tptr,
@@ -438,6 +438,7 @@ export function computeStats(problem: Problem, keep?: Source<Float32Array>): Raw
       crossEntropy ? 1 : 0,
       stream.out,
     );
+    if (!computed) notImplemented("statistics", { tkind, ckind, mode, crossEntropy });
     collect(b, false);
     if (keep && keep.ptr === undefined) stream.copy(keep.array, kept.ptr, b, v0, nv, false);
   }
@@ -494,7 +495,7 @@ export function computeGradient(
           ? kept
           : { ptr: stream.buffer("probability"), ps: stream.V };
     const t = isLabel ? { ptr: stream.labels(b, v0, nv), ps: 0 } : stream.mask(b, v0, nv);
-    k.gradient(
+    const computed = k.gradient(
       kept.ptr,
       kept.ps,
       t.ptr,
@@ -511,7 +512,20 @@ export function computeGradient(
       dst.ps,
       stream.tmp,
     );
+    if (!computed) notImplemented("gradient", { act, tkind, mode, crossEntropy });
     if (marksGradient) stream.excludeGradient(b, v0, nv, dst, t);
     if (grad.ptr === undefined) stream.copy(grad.array, dst.ptr, b, v0, nv, false);
   }
+}
+
+/** A combination of codes the kernels have no loop for: an error, never a silent fallback to another. */
+function notImplemented(what: string, codes: Record<string, number | boolean>): never {
+  const list = Object.entries(codes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  throw new DiceWasmError(
+    "INVALID_OPTION",
+    `the kernels compute no ${what} for ${list}: this combination of options is not supported (please report how you reached it).`,
+    codes,
+  );
 }

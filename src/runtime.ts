@@ -52,7 +52,7 @@ export interface Kernels {
     mode: number,
     ce: number,
     out: number,
-  ): void;
+  ): number;
   gradient(
     keep: number,
     kps: number,
@@ -69,7 +69,7 @@ export interface Kernels {
     dst: number,
     dps: number,
     tmp: number,
-  ): void;
+  ): number;
   statsInterleaved(p: number, t: number, n: number, C: number, tkind: number, mode: number, out: number): void;
   /** elementwise math (assembly/elementwise.ts), for the accuracy tests */
   expArray(src: number, n: number, dst: number): void;

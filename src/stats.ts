@@ -6,12 +6,12 @@ import {
   checkKeys,
   type DataOptions,
   type IgnoreOptions,
-  KNOWN_KEYS,
   type PassOptions,
   type Prediction,
   type Problem,
   resolveProblem,
   type Source,
+  STATS_KEYS,
   type Target,
 } from "./options.js";
 import { computeStats, type RawStats } from "./passes.js";
@@ -43,7 +43,7 @@ export function overlapStats(
   target: Target,
   options: DataOptions & IgnoreOptions & { squaredPred?: boolean },
 ): OverlapStats {
-  checkKeys("overlapStats", options, KNOWN_KEYS.stats);
+  checkKeys("overlapStats", options, STATS_KEYS);
   const { problem, raw } = measure("overlapStats", input, target, options);
   const stats: OverlapStats = {
     batchSize: problem.B,

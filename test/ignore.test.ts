@@ -8,6 +8,7 @@ import { ignoreScalar, ignoreScalarShared, ignoreSimd, ignoreSimdShared } from "
 import {
   createVolume,
   type DiceCEOptions,
+  diagnose,
   diceCELoss,
   diceLoss,
   generalizedDiceLoss,
@@ -227,6 +228,15 @@ describe.each(BUILDS)("ignoreIndex and mask (simd: $simd)", (build) => {
     expect(stats.tp).toEqual(masked.tp);
     expect(stats.fp).toEqual(masked.fp);
     expect(stats.fn).toEqual(masked.fn);
+  });
+
+  it("diagnose() does not report what ignoreIndex and mask leave out", () => {
+    const input = uniform(B * S * C, 27, 0, 1);
+    const map = labelsWithIgnored(Uint8Array, B * S, 28);
+    const codes = (o: object) => diagnose(input, map, { shape: [B, S, C], toOnehotY: true, ...o }).map((f) => f.code);
+    expect(codes({})).toContain("LABEL_OUT_OF_RANGE");
+    expect(codes({ ignoreIndex: IGNORE })).not.toContain("LABEL_OUT_OF_RANGE");
+    expect(codes({ mask: Uint8Array.from(map, (l) => (l === IGNORE ? 0 : 1)) })).not.toContain("LABEL_OUT_OF_RANGE");
   });
 
   describe("bad input", () => {

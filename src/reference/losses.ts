@@ -2,17 +2,12 @@
 // them (1 − numerator/denominator on sums of the activated tensors), with none of
 // the package's algebra. For tests and the precision benchmarks; it is slow.
 import { elementIndex } from "../layout.js";
+import type { LossKind } from "../losses.js";
 import type { DiceCEOptions, GeneralizedDiceOptions, TverskyOptions } from "../options.js";
 import { WasmVolume } from "../volume.js";
 
-export type ReferenceKind =
-  | "dice"
-  | "tversky"
-  | "generalizedDice"
-  | "diceCE"
-  | "focal"
-  | "diceFocal"
-  | "generalizedDiceFocal";
+/** Every loss of the registry, and focalLoss. */
+export type ReferenceKind = LossKind | "focal";
 type AnyOptions = DiceCEOptions &
   TverskyOptions &
   GeneralizedDiceOptions & {
@@ -147,64 +142,41 @@ function reduce(f: Float64Array, reduction: AnyOptions["reduction"]): number | F
   return reduction === "sum" ? total : total / f.length;
 }
 
-/** The loss, in float64, MONAI's way. */
-export function referenceLoss(
-  kind: ReferenceKind,
-  input: Numbers,
-  target: Numbers,
-  o: AnyOptions,
-): number | Float64Array {
-  if (kind === "focal") return referenceFocal(input, target, o);
-  if (kind === "diceFocal" || kind === "generalizedDiceFocal") {
-    const gdl = kind === "generalizedDiceFocal";
-    const { gamma, alpha, lambdaDice, lambdaGdl, lambdaFocal, ...rest } = o;
-    const overlap = referenceLoss(
-      gdl ? "generalizedDice" : "dice",
-      input,
-      target,
-      gdl ? { ...rest, weight: undefined } : rest,
-    ) as number;
-    // MONAI's focal term here: a sigmoid per element, whatever the Dice term's activation
-    const focal = <number>referenceFocal(input, target, {
-      ...{ shape: o.shape, layout: o.layout, toOnehotY: o.toOnehotY, includeBackground: o.includeBackground },
-      ...{ weight: o.weight, gamma, alpha: gdl ? undefined : alpha, reduction: o.reduction },
-      ...{ ignoreIndex: o.ignoreIndex, mask: o.mask },
-    });
-    return ((gdl ? lambdaGdl : lambdaDice) ?? 1) * overlap + (lambdaFocal ?? 1) * focal;
-  }
-  if (kind === "diceCE") {
-    // `weight` has one entry per class; the Dice term weighs the classes it keeps
-    const all = typeof o.weight === "number" ? undefined : o.weight;
-    const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
-    const dice = referenceLoss("dice", input, target, { ...o, weight }) as number;
-    const ce = o.sigmoid ? referenceBinaryCrossEntropy(input, target, o) : referenceCrossEntropy(input, target, o);
-    return (o.lambdaDice ?? 1) * dice + (o.lambdaCe ?? 1) * ce;
-  }
+/** A loss in float64, as MONAI writes it. */
+type Reference = (input: Numbers, target: Numbers, o: AnyOptions) => number | Float64Array;
+
+/** The options every overlap loss reads alike, and its tensors. */
+function overlapInputs(input: Numbers, target: Numbers, o: AnyOptions) {
   const t = referenceTensors(input, target, o);
-  const sn = o.smoothNr ?? 1e-5;
-  const sd = o.smoothDr ?? 1e-5;
-  const batch = Boolean(o.batch);
-  const soft = Boolean(o.softLabel);
-  if (kind === "tversky") {
-    const { tp, fp, fn } = tpFpFn(t, batch, 1, soft, false);
-    const alpha = o.alpha ?? 0.5;
-    const beta = o.beta ?? 0.5;
-    return reduce(
-      tp.map((x, r) => 1 - (x + sn) / (x + alpha * fp[r]! + beta * fn[r]! + sd)),
-      o.reduction,
-    );
+  return { t, sn: o.smoothNr ?? 1e-5, sd: o.smoothDr ?? 1e-5, batch: Boolean(o.batch), soft: Boolean(o.softLabel) };
+}
+
+function referenceDice(input: Numbers, target: Numbers, o: AnyOptions): number | Float64Array {
+  const { t, sn, sd, batch, soft } = overlapInputs(input, target, o);
+  const ord = o.squaredPred ? 2 : 1;
+  const { tp, fp, fn } = tpFpFn(t, batch, ord, soft, true);
+  const half = o.jaccard ? 1 : 0.5;
+  let f = tp.map((x, r) => 1 - (2 * x + sn) / (2 * (x + half * fp[r]! + half * fn[r]!) + sd));
+  if (o.weight !== undefined && t.C !== 1) {
+    const w = typeof o.weight === "number" ? Array(t.C).fill(o.weight) : o.weight;
+    f = f.map((x, r) => x * w[r % t.C]);
   }
-  if (kind === "dice") {
-    const ord = o.squaredPred ? 2 : 1;
-    const { tp, fp, fn } = tpFpFn(t, batch, ord, soft, true);
-    const half = o.jaccard ? 1 : 0.5;
-    let f = tp.map((x, r) => 1 - (2 * x + sn) / (2 * (x + half * fp[r]! + half * fn[r]!) + sd));
-    if (o.weight !== undefined && t.C !== 1) {
-      const w = typeof o.weight === "number" ? Array(t.C).fill(o.weight) : o.weight;
-      f = f.map((x, r) => x * w[r % t.C]);
-    }
-    return reduce(f, o.reduction);
-  }
+  return reduce(f, o.reduction);
+}
+
+function referenceTversky(input: Numbers, target: Numbers, o: AnyOptions): number | Float64Array {
+  const { t, sn, sd, batch, soft } = overlapInputs(input, target, o);
+  const { tp, fp, fn } = tpFpFn(t, batch, 1, soft, false);
+  const alpha = o.alpha ?? 0.5;
+  const beta = o.beta ?? 0.5;
+  return reduce(
+    tp.map((x, r) => 1 - (x + sn) / (x + alpha * fp[r]! + beta * fn[r]! + sd)),
+    o.reduction,
+  );
+}
+
+function referenceGeneralizedDice(input: Numbers, target: Numbers, o: AnyOptions): number | Float64Array {
+  const { t, sn, sd, batch, soft } = overlapInputs(input, target, o);
   const { rows, tp, fp, fn, ground } = tpFpFn(t, batch, 1, soft, true);
   const C = t.C;
   const f = new Float64Array(rows);
@@ -225,6 +197,50 @@ export function referenceLoss(
     f[r] = 1 - numer / denom;
   }
   return reduce(f, o.reduction);
+}
+
+function referenceDiceCE(input: Numbers, target: Numbers, o: AnyOptions): number {
+  // `weight` has one entry per class; the Dice term weighs the classes it keeps
+  const all = typeof o.weight === "number" ? undefined : o.weight;
+  const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
+  const dice = referenceDice(input, target, { ...o, weight }) as number;
+  const ce = o.sigmoid ? referenceBinaryCrossEntropy(input, target, o) : referenceCrossEntropy(input, target, o);
+  return (o.lambdaDice ?? 1) * dice + (o.lambdaCe ?? 1) * ce;
+}
+
+/** Dice (or generalized Dice) + focal: MONAI's focal term here is the sigmoid one, whatever the Dice term's activation. */
+function withFocal(overlap: Reference, gdl: boolean): Reference {
+  return (input, target, o) => {
+    const { gamma, alpha, lambdaDice, lambdaGdl, lambdaFocal, ...rest } = o;
+    const value = overlap(input, target, gdl ? { ...rest, weight: undefined } : rest) as number;
+    const focal = <number>referenceFocal(input, target, {
+      ...{ shape: o.shape, layout: o.layout, toOnehotY: o.toOnehotY, includeBackground: o.includeBackground },
+      ...{ weight: o.weight, gamma, alpha: gdl ? undefined : alpha, reduction: o.reduction },
+      ...{ ignoreIndex: o.ignoreIndex, mask: o.mask },
+    });
+    return ((gdl ? lambdaGdl : lambdaDice) ?? 1) * value + (lambdaFocal ?? 1) * focal;
+  };
+}
+
+/** One reference per loss of the registry (and focalLoss): a new loss cannot go without one. */
+const REFERENCES: Record<ReferenceKind, Reference> = {
+  dice: referenceDice,
+  tversky: referenceTversky,
+  generalizedDice: referenceGeneralizedDice,
+  diceCE: referenceDiceCE,
+  diceFocal: withFocal(referenceDice, false),
+  generalizedDiceFocal: withFocal(referenceGeneralizedDice, true),
+  focal: (input, target, o) => referenceFocal(input, target, o),
+};
+
+/** The loss, in float64, MONAI's way. */
+export function referenceLoss(
+  kind: ReferenceKind,
+  input: Numbers,
+  target: Numbers,
+  o: AnyOptions,
+): number | Float64Array {
+  return REFERENCES[kind](input, target, o);
 }
 
 /**

@@ -2,7 +2,7 @@
 // the labels are one-hot or a label map, read from the tensors themselves.
 import { DiceWasmError } from "../errors.js";
 import type { FocalOptions } from "../focal.js";
-import type { AnyLossOptions, LossKind } from "../losses.js";
+import { type AnyLossOptions, LOSSES, type LossKind } from "../losses.js";
 import {
   type DiceCEOptions,
   type DiceFocalOptions,
@@ -30,15 +30,6 @@ export interface ShapeAndType {
   readonly dtype: string;
 }
 
-export const FN_NAMES: Record<LossKind, string> = {
-  dice: "diceLoss",
-  tversky: "tverskyLoss",
-  generalizedDice: "generalizedDiceLoss",
-  diceCE: "diceCELoss",
-  diceFocal: "diceFocalLoss",
-  generalizedDiceFocal: "generalizedDiceFocalLoss",
-};
-
 const LABEL_DTYPES = ["float32", "int32", "bool"];
 
 function same(a: readonly number[], b: readonly number[]): boolean {
@@ -56,7 +47,7 @@ export function coreOptions(
   predictions: ShapeAndType,
   options: TensorLossOptions | TensorFocalOptions,
 ): AnyLossOptions {
-  const fn = kind === "focal" ? "focalLoss" : FN_NAMES[kind];
+  const fn = kind === "focal" ? "focalLoss" : LOSSES[kind].fn;
   if (options === null || typeof options !== "object") {
     throw new DiceWasmError("INVALID_OPTION", `${fn}: options must be an object (or left out).`);
   }

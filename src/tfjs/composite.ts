@@ -110,68 +110,87 @@ export function compositeLoss(
 ): tf.Tensor {
   const C = o.layout === "channels-first" ? predictions.shape[1]! : predictions.shape[predictions.rank - 1]!;
   if (validate) check(labels, predictions, o, C);
-  if (kind === "focal") return tf.tidy(() => focal(labels, predictions, o, C, Boolean(o.useSoftmax)));
-  if (kind === "diceFocal" || kind === "generalizedDiceFocal") {
-    return tf.tidy(() => {
-      const gdl = kind === "generalizedDiceFocal";
-      const overlap = compositeLoss(
-        gdl ? "generalizedDice" : "dice",
-        labels,
-        predictions,
-        gdl ? { ...o, weight: undefined } : o,
-        false,
-      );
-      // MONAI: the focal term is the sigmoid one, whatever the Dice term's activation
-      const term = focal(labels, predictions, gdl ? { ...o, alpha: undefined } : o, C, false);
-      return tf.add(tf.mul((gdl ? o.lambdaGdl : o.lambdaDice) ?? 1, overlap), tf.mul(o.lambdaFocal ?? 1, term));
-    });
-  }
-  if (kind === "diceCE") {
-    return tf.tidy(() => {
-      const all = typeof o.weight === "number" ? undefined : o.weight;
-      const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
-      const dice = compositeLoss("dice", labels, predictions, { ...o, weight }, false);
-      const ce = o.sigmoid ? binaryCrossEntropy(labels, predictions, o) : crossEntropy(labels, predictions, o, C);
-      return tf.add(tf.mul(o.lambdaDice ?? 1, dice), tf.mul(o.lambdaCe ?? 1, ce));
-    });
-  }
-  return tf.tidy(() => {
-    const [p, g] = prepare(labels, predictions, o);
-    const batch = Boolean(o.batch);
-    const smoothNr = o.smoothNr ?? 1e-5;
-    const smoothDr = o.smoothDr ?? 1e-5;
-    const sumP = sums(p, batch);
-    const sumG = sums(g, batch);
-    // MONAI's compute_tp_fp_fn: soft labels use L1 norms, tp = (|p| + |g| − |p − g|) / 2
-    const tp = o.softLabel
-      ? tf.div(tf.sub(tf.add(sumP, sumG), sums(tf.abs(tf.sub(p, g)), batch)), 2)
-      : sums(tf.mul(p, g), batch);
-    let f: tf.Tensor;
-    if (kind === "tversky") {
-      const fp = o.softLabel ? tf.sub(sumP, tp) : sums(tf.mul(p, tf.sub(1, g)), batch);
-      const fn = o.softLabel ? tf.sub(sumG, tp) : sums(tf.mul(tf.sub(1, p), g), batch);
-      const denominator = tf.add(tf.add(tp, tf.mul(o.alpha ?? 0.5, fp)), tf.mul(o.beta ?? 0.5, fn));
-      f = tf.sub(1, tf.div(tf.add(tp, smoothNr), tf.add(denominator, smoothDr)));
-    } else if (kind === "generalizedDice") {
-      const w = gdlWeights(sumG, o.wType ?? "square", batch);
-      const numerator = tf.add(tf.mul(2, tf.sum(tf.mul(tp, w), 1)), smoothNr);
-      const denominator = tf.add(tf.sum(tf.mul(tf.add(sumG, sumP), w), 1), smoothDr);
-      f = tf.sub(1, tf.div(numerator, denominator));
-    } else {
-      const ground = o.squaredPred ? sums(tf.square(g), batch) : sumG;
-      const pred = o.squaredPred ? sums(tf.square(p), batch) : sumP;
-      let denominator = tf.add(ground, pred);
-      if (o.jaccard) denominator = tf.mul(2, tf.sub(denominator, tp));
-      f = tf.sub(1, tf.div(tf.add(tf.mul(2, tp), smoothNr), tf.add(denominator, smoothDr)));
-      if (o.weight !== undefined && f.shape[1]! > 1) {
-        const weight = typeof o.weight === "number" ? Array(f.shape[1]).fill(o.weight) : [...o.weight];
-        f = tf.mul(f, tf.tensor1d(weight));
-      }
-    }
-    if (o.reduction === "none") return f;
-    return o.reduction === "sum" ? tf.sum(f) : tf.mean(f);
-  });
+  return tf.tidy(() => TWINS[kind](labels, predictions, o, C));
 }
+
+/** A loss from tf ops: labels and predictions checked, options resolved, C classes. */
+type Twin = (labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions, C: number) => tf.Tensor;
+
+/** The statistics MONAI's losses start from, per (row, class): Σp, Σg, tp (soft labels: from L1 norms). */
+function overlapSums(labels: tf.Tensor, predictions: tf.Tensor, o: AnyLossOptions) {
+  const [p, g] = prepare(labels, predictions, o);
+  const batch = Boolean(o.batch);
+  const sumP = sums(p, batch);
+  const sumG = sums(g, batch);
+  // MONAI's compute_tp_fp_fn: soft labels use L1 norms, tp = (|p| + |g| − |p − g|) / 2
+  const tp = o.softLabel
+    ? tf.div(tf.sub(tf.add(sumP, sumG), sums(tf.abs(tf.sub(p, g)), batch)), 2)
+    : sums(tf.mul(p, g), batch);
+  return { p, g, batch, sumP, sumG, tp, smoothNr: o.smoothNr ?? 1e-5, smoothDr: o.smoothDr ?? 1e-5 };
+}
+
+function reduceItems(f: tf.Tensor, o: AnyLossOptions): tf.Tensor {
+  if (o.reduction === "none") return f;
+  return o.reduction === "sum" ? tf.sum(f) : tf.mean(f);
+}
+
+const dice: Twin = (labels, predictions, o) => {
+  const { p, g, batch, sumP, sumG, tp, smoothNr, smoothDr } = overlapSums(labels, predictions, o);
+  const ground = o.squaredPred ? sums(tf.square(g), batch) : sumG;
+  const pred = o.squaredPred ? sums(tf.square(p), batch) : sumP;
+  let denominator = tf.add(ground, pred);
+  if (o.jaccard) denominator = tf.mul(2, tf.sub(denominator, tp));
+  let f = tf.sub(1, tf.div(tf.add(tf.mul(2, tp), smoothNr), tf.add(denominator, smoothDr)));
+  if (o.weight !== undefined && f.shape[1]! > 1) {
+    const weight = typeof o.weight === "number" ? Array(f.shape[1]).fill(o.weight) : [...o.weight];
+    f = tf.mul(f, tf.tensor1d(weight));
+  }
+  return reduceItems(f, o);
+};
+
+const tversky: Twin = (labels, predictions, o) => {
+  const { p, g, batch, sumP, sumG, tp, smoothNr, smoothDr } = overlapSums(labels, predictions, o);
+  const fp = o.softLabel ? tf.sub(sumP, tp) : sums(tf.mul(p, tf.sub(1, g)), batch);
+  const fn = o.softLabel ? tf.sub(sumG, tp) : sums(tf.mul(tf.sub(1, p), g), batch);
+  const denominator = tf.add(tf.add(tp, tf.mul(o.alpha ?? 0.5, fp)), tf.mul(o.beta ?? 0.5, fn));
+  return reduceItems(tf.sub(1, tf.div(tf.add(tp, smoothNr), tf.add(denominator, smoothDr))), o);
+};
+
+const generalizedDice: Twin = (labels, predictions, o) => {
+  const { batch, sumP, sumG, tp, smoothNr, smoothDr } = overlapSums(labels, predictions, o);
+  const w = gdlWeights(sumG, o.wType ?? "square", batch);
+  const numerator = tf.add(tf.mul(2, tf.sum(tf.mul(tp, w), 1)), smoothNr);
+  const denominator = tf.add(tf.sum(tf.mul(tf.add(sumG, sumP), w), 1), smoothDr);
+  return reduceItems(tf.sub(1, tf.div(numerator, denominator)), o);
+};
+
+const diceCE: Twin = (labels, predictions, o, C) => {
+  const all = typeof o.weight === "number" ? undefined : o.weight;
+  const weight = all && o.includeBackground === false ? all.slice(1) : o.weight;
+  const value = dice(labels, predictions, { ...o, weight }, C);
+  const ce = o.sigmoid ? binaryCrossEntropy(labels, predictions, o) : crossEntropy(labels, predictions, o, C);
+  return tf.add(tf.mul(o.lambdaDice ?? 1, value), tf.mul(o.lambdaCe ?? 1, ce));
+};
+
+/** Dice (or generalized Dice) + focal; MONAI: the focal term is the sigmoid one, whatever the Dice term's activation. */
+function withFocal(overlap: Twin, gdl: boolean): Twin {
+  return (labels, predictions, o, C) => {
+    const value = overlap(labels, predictions, gdl ? { ...o, weight: undefined } : o, C);
+    const term = focal(labels, predictions, gdl ? { ...o, alpha: undefined } : o, C, false);
+    return tf.add(tf.mul((gdl ? o.lambdaGdl : o.lambdaDice) ?? 1, value), tf.mul(o.lambdaFocal ?? 1, term));
+  };
+}
+
+/** One twin per loss of the registry (and focalLoss): a new loss cannot go without one. */
+const TWINS: Record<LossKind | "focal", Twin> = {
+  dice,
+  tversky,
+  generalizedDice,
+  diceCE,
+  diceFocal: withFocal(dice, false),
+  generalizedDiceFocal: withFocal(generalizedDice, true),
+  focal: (labels, predictions, o, C) => focal(labels, predictions, o, C, Boolean(o.useSoftmax)),
+};
 
 /** PyTorch's CrossEntropyLoss on the logits: class indices (label map) or class probabilities (masks). */
 function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: number): tf.Tensor {

@@ -3,11 +3,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
 import { FOCAL_KEYS, readFocal } from "../focal.js";
-import { checkLossOptions, fusedInKernels, type LossKind } from "../losses.js";
+import { checkLossOptions, LOSSES, type LossKind } from "../losses.js";
 import { checkKeys, readOptions } from "../options.js";
 import {
   coreOptions,
-  FN_NAMES,
   type TensorDiceCEOptions,
   type TensorDiceFocalOptions,
   type TensorDiceOptions,
@@ -90,14 +89,15 @@ function tensorOf(fn: string, name: string, value: unknown): tf.Tensor {
 let toldToPrepare = false;
 
 function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, options: TensorLossOptions): tf.Tensor {
-  const fn = FN_NAMES[kind];
+  const spec = LOSSES[kind];
+  const { fn } = spec;
   const y = tensorOf(fn, "labels", labels);
   const x = tensorOf(fn, "predictions", predictions);
   const resolved = coreOptions(kind, y, x, options);
   // every option checked on every backend; the kernels check them again with the data
-  const warnings = checkLossOptions(kind, resolved, fn);
+  const warnings = checkLossOptions(spec, resolved, fn);
   // terms summed per element (focal, BCE, label smoothing): tf ops on every backend for now
-  if (lossImplementation() === "kernels" && fusedInKernels(kind, resolved))
+  if (lossImplementation() === "kernels" && !spec.elementwise(resolved))
     return runLoss(x, y, { kind, options: resolved });
   warnOnce(warnings); // tf ops: only what the options show (the kernels also prove values outside [0, 1])
   if (tf.getBackend() === "wasm" && !toldToPrepare) {

@@ -21,8 +21,8 @@ import {
   tidy,
 } from "@tensorflow/tfjs-core";
 import { DiceWasmError } from "../errors.js";
-import { STATS } from "../kernel-codes.js";
-import { type AnyLossOptions, type LossKind, lossBackward, lossForward } from "../losses.js";
+import { STAT_CE, STAT_COUNT, STAT_FN, STAT_FP, STAT_SE, STAT_TP, STATS } from "../kernel-codes.js";
+import { type AnyLossOptions, LOSSES, type LossKind, lossBackward, lossForward } from "../losses.js";
 import type { RawStats } from "../passes.js";
 import type { LossWarning, WarningCode } from "../warnings.js";
 import { ACCELERATED, type AcceleratedBackend, type BackendAccess, type TensorData } from "./backends.js";
@@ -45,7 +45,15 @@ function packStats(raw: RawStats, out: Float32Array): void {
   const n = raw.tp.length;
   const ignored = new Float64Array(n);
   ignored.set(raw.ignored);
-  const fields = [raw.tp, raw.fp, raw.fn, raw.se, raw.count, raw.ce, ignored];
+  // the rows in the kernels' statistic order, then what was left out
+  const fields = new Array<Float64Array>(SAVED_ROWS);
+  fields[STAT_TP] = raw.tp;
+  fields[STAT_FP] = raw.fp;
+  fields[STAT_FN] = raw.fn;
+  fields[STAT_SE] = raw.se;
+  fields[STAT_COUNT] = raw.count;
+  fields[STAT_CE] = raw.ce;
+  fields[STATS] = ignored;
   fields.forEach((field, s) => {
     for (let i = 0; i < n; i++) {
       const hi = Math.fround(field[i]!);
@@ -59,8 +67,9 @@ function unpackStats(packed: TensorData, n: number, B: number): RawStats {
   const field = (s: number, length = n) =>
     Float64Array.from({ length }, (_, i) => packed[s * n + i]! + packed[(SAVED_ROWS + s) * n + i]!);
   return {
-    ...{ tp: field(0), fp: field(1), fn: field(2), se: field(3), count: field(4), ce: field(5) },
-    ignored: field(6, B),
+    ...{ tp: field(STAT_TP), fp: field(STAT_FP), fn: field(STAT_FN), se: field(STAT_SE) },
+    ...{ count: field(STAT_COUNT), ce: field(STAT_CE) },
+    ignored: field(STATS, B),
     nonFinite: 0,
   };
 }
@@ -72,7 +81,7 @@ function lossShape(attrs: LossAttrs): number[] {
   const { shape, batch, includeBackground } = options;
   const C = classes(attrs);
   const rows = batch ? 1 : shape[0]!;
-  if (kind === "generalizedDice") return [rows];
+  if (LOSSES[kind].perRow) return [rows];
   return [rows, includeBackground === false && C > 1 ? C - 1 : C];
 }
 
@@ -115,7 +124,7 @@ function forward(
     try {
       const prediction = access.read(x) as Float32Array;
       const keep = saved ? (access.read(saved.activation) as Float32Array) : undefined;
-      const { loss, raw, warnings } = lossForward(kind, prediction, access.read(y), options, keep);
+      const { loss, raw, warnings } = lossForward(LOSSES[kind], prediction, access.read(y), options, keep);
       warnOnce(warnings);
       const out = access.read(value) as Float32Array;
       if (typeof loss === "number") out[0] = loss;
@@ -139,7 +148,16 @@ function backward(access: BackendAccess, dy: TensorInfo, y: TensorInfo, saved: S
       const raw = unpackStats(access.read(stats), stats.shape[2]!, options.shape[0]!);
       const keep = access.read(activation) as Float32Array;
       // the activation stands in for the prediction: same shape, and pass 2 reads nothing else of it
-      lossBackward(kind, keep, access.read(y), options, raw, keep, dy.shape.length ? upstream : upstream[0]!, dx);
+      lossBackward(
+        LOSSES[kind],
+        keep,
+        access.read(y),
+        options,
+        raw,
+        keep,
+        dy.shape.length ? upstream : upstream[0]!,
+        dx,
+      );
     }),
   );
 }
