@@ -1,7 +1,7 @@
 // The focal family, and diceCELoss with sigmoid or label smoothing, as tfjs ops
 // (tf ops with tfjs's autodiff on every backend) against the core losses'
 // values and gradients, and their option checks.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   diceCELoss as coreDiceCE,
   diceFocalLoss as coreDiceFocal,
@@ -65,6 +65,16 @@ describe.each(TF_BACKENDS)("focal family on %s", (backend) => {
     });
     expect(Math.abs(loss - want.loss)).toBeLessThanOrEqual(1e-5 * want.loss);
     expect(gradError(grad, want.grad!)).toBeLessThan(1e-4);
+    tf.dispose([x, y]);
+  });
+
+  it("on a prepared backend the tf-ops terms do not ask to call registerDiceOps()", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const y = tf.tensor(labels(Int32Array, B * S, C, 44), [B, D, D], "int32");
+    const x = tf.tensor(input, [B, D, D, C]);
+    tf.dispose(diceFocalLoss(y, x, { softmax: true }));
+    expect(warn.mock.calls.map(([m]) => String(m)).filter((m) => m.includes("registerDiceOps"))).toEqual([]);
+    warn.mockRestore();
     tf.dispose([x, y]);
   });
 

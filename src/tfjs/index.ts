@@ -97,10 +97,10 @@ function lossOp(kind: LossKind, labels: tf.Tensor, predictions: tf.Tensor, optio
   // every option checked on every backend; the kernels check them again with the data
   const warnings = checkLossOptions(spec, resolved, fn);
   // terms summed per element (focal, BCE, label smoothing): tf ops on every backend for now
-  if (lossImplementation() === "kernels" && !spec.elementwise(resolved))
-    return runLoss(x, y, { kind, options: resolved });
+  const kernels = lossImplementation() === "kernels";
+  if (kernels && !spec.elementwise(resolved)) return runLoss(x, y, { kind, options: resolved });
   warnOnce(warnings); // tf ops: only what the options show (the kernels also prove values outside [0, 1])
-  if (tf.getBackend() === "wasm" && !toldToPrepare) {
+  if (!kernels && tf.getBackend() === "wasm" && !toldToPrepare) {
     // a backend we accelerate, not prepared: say so once rather than run 6× slower in silence
     toldToPrepare = true;
     console.warn("dice-wasm: call `await registerDiceOps()` after `tf.setBackend('wasm')`; using tf ops until then.");
