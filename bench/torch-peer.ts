@@ -41,6 +41,8 @@ export interface PeerData {
   target: Uint8Array | Float32Array;
   /** [B, D, H, W, C] */
   shape: [number, number, number, number, number];
+  /** the loss the peer computes: MONAI's DiceLoss (default), or DiceFocalLoss */
+  loss?: "dice" | "diceFocal";
 }
 
 /** A running peer process for one volume: contenders for 1 and 2 threads; close() when the group is done. */
@@ -58,7 +60,11 @@ export async function startTorch(data: PeerData): Promise<TorchPeer | undefined>
   writeFileSync(logitsFile, data.prediction ?? data.logits ?? new Float32Array());
   writeFileSync(targetFile, data.target);
   const kind = data.prediction ? "metric" : data.target instanceof Uint8Array ? "labels" : "mask";
-  const env = existsSync(TCMALLOC) ? { ...process.env, LD_PRELOAD: TCMALLOC } : process.env;
+  const env = {
+    ...process.env,
+    ...(existsSync(TCMALLOC) ? { LD_PRELOAD: TCMALLOC } : {}),
+    DICE_LOSS: data.loss === "diceFocal" ? "dicefocal" : "dice",
+  };
   const script = join(import.meta.dirname, "torch_dice.py");
   const child = spawn(PYTHON, [script, logitsFile, targetFile, kind, ...data.shape.map(String)], { env });
   const ask = await lineReader(child);

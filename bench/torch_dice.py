@@ -17,6 +17,9 @@ interleave rounds with its own:
         uint8 predicted label map [B, D, H, W], the second the truth, and the
         step is DiceMetric's (one-hot both by scatter, sums over space,
         2 tp / (|y| + |y_pred|), NaN for an empty truth, MONAI's 'mean')
+  env DICE_LOSS "dicefocal": MONAI 1.5's DiceFocalLoss instead (the Dice above
+        plus its sigmoid focal loss, gamma 2, mean), as the library's
+        diceFocalLoss(softmax: true)
   stdin "check"                  -> {"loss": float, "torch": version}
   stdin "time THREADS N GRAD"    -> {"ms": [N step times in milliseconds]}, GRAD 1 for
                                     loss + gradient, 0 for the loss alone (no autograd)
@@ -24,11 +27,13 @@ Run it with LD_PRELOAD of a caching allocator (libtcmalloc_minimal): page
 faults on these machines make glibc's fresh tensors ~25x slower.
 """
 import json
+import os
 import sys
 import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 def load(argv):
@@ -68,12 +73,24 @@ def dice(logits, target, labels):
     return torch.mean(1.0 - (2.0 * tp + 1e-5) / (denominator + 1e-5))
 
 
+def dice_focal(logits, target, labels):
+    """MONAI 1.5's DiceFocalLoss: its focal term is sigmoid_focal_loss on the logits, gamma 2, mean."""
+    g = torch.zeros_like(logits).scatter_(1, target, 1.0) if labels else target
+    loss = logits - logits * g - F.logsigmoid(logits)
+    invprobs = F.logsigmoid(-logits * (g * 2 - 1))
+    focal = torch.mean(torch.exp(invprobs * 2.0) * loss)
+    return dice(logits, target, labels) + focal
+
+
+LOSS = dice_focal if os.environ.get("DICE_LOSS") == "dicefocal" else dice
+
+
 def step(logits, target, labels, grad):
     if not grad:
         with torch.no_grad():
-            return dice(logits, target, labels)
+            return LOSS(logits, target, labels)
     x = logits.detach().requires_grad_(True)
-    loss = dice(x, target, labels)
+    loss = LOSS(x, target, labels)
     loss.backward()
     return loss
 

@@ -192,6 +192,7 @@ if (wanted("family")) {
   const xt = tf.tensor(logits, shape);
   const yt = tf.tensor(Int32Array.from(labels!), shape.slice(0, 4), "int32");
   const focalOptions = { shape, toOnehotY: true, useSoftmax: true };
+  const peer = await startTorch({ logits, target: labels!, shape: [1, SIDE, SIDE, SIDE, C], loss: "diceFocal" });
   const exact = {
     dice: referenceLoss("dice", logits, labels!, o) as number,
     ignored: referenceLoss("dice", logits, ignored, { ...o, ignoreIndex: 255 }) as number,
@@ -213,6 +214,8 @@ if (wanted("family")) {
       () => focalLoss(x, t, { shape, toOnehotY: true, grad: g }).loss,
     ),
     checked("diceFocalLoss", exact.diceFocal, () => diceFocalLoss(x, t, { ...o, grad: g }).loss),
+    // PyTorch's MONAI DiceFocalLoss arithmetic, 1 and 2 threads
+    ...(peer?.contenders(true, checkWith(exact.diceFocal, 1e-4)) ?? []),
     checked(
       "diceFocalLoss, tf ops on tfjs wasm",
       exact.diceFocal,
@@ -234,6 +237,7 @@ if (wanted("family")) {
     contenders,
   };
   results.push({ group, rows: await runGroup(group, ROUNDS, TIME), logits: N * C });
+  peer?.close();
   tf.dispose([xt, yt]);
   for (const v of [x, t, ti, g]) v.free();
 }
