@@ -289,11 +289,11 @@ function gradientAct<T>(
   keepPtr: usize, kps: usize, t: usize, tps: usize, nv: i32, C: i32, ilv: bool, act: i32, tkind: i32,
   mode: i32, ce: bool, coef: usize, dst: usize, dps: usize, tmp: usize,
 ): void {
-  // one specialised loop per (activation, mode, common class count); the
-  // cross-entropy comes with hard terms only (diceCELoss refuses the others)
+  // one specialised loop per (activation, mode, common class count)
   if (act == ACT_SOFTMAX) {
     if (ce) {
-      if (C == 2) gradientOf<T>(keepPtr, kps, t, tps, nv, 2, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
+      if (mode != MODE_HARD) gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, mode, true, coef, dst, dps, tmp);
+      else if (C == 2) gradientOf<T>(keepPtr, kps, t, tps, nv, 2, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
       else if (C == 3) gradientOf<T>(keepPtr, kps, t, tps, nv, 3, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
       else if (C == 4) gradientOf<T>(keepPtr, kps, t, tps, nv, 4, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
       else gradientOf<T>(keepPtr, kps, t, tps, nv, C, ilv, ACT_SOFTMAX, tkind, 0, true, coef, dst, dps, tmp);
@@ -325,8 +325,8 @@ export function gradient(
   const k = <usize>kps, s = <usize>tps, il = ilv != 0, withCe = ce != 0, dps = <usize>dstPs;
   if (act != ACT_NONE && act != ACT_SIGMOID && act != ACT_SOFTMAX) return 0;
   if (mode != MODE_HARD && mode != MODE_SOFT && mode != MODE_SQUARED) return 0;
-  // the cross-entropy's gradient comes with the softmax and hard terms only
-  if (withCe && (act != ACT_SOFTMAX || mode != MODE_HARD)) return 0;
+  // the cross-entropy's gradient comes with the softmax
+  if (withCe && act != ACT_SOFTMAX) return 0;
   if (tkind == TARGET_MASK) gradientAct<f32>(keepPtr, k, t, s, nv, C, il, act, TARGET_MASK, mode, withCe, coef, dst, dps, tmp);
   else if (tkind == LABEL_U8) gradientAct<u8>(keepPtr, k, t, s, nv, C, il, act, LABEL_U8, mode, withCe, coef, dst, dps, tmp);
   else if (tkind == LABEL_U16) gradientAct<u16>(keepPtr, k, t, s, nv, C, il, act, LABEL_U16, mode, withCe, coef, dst, dps, tmp);

@@ -267,17 +267,19 @@ function statsLoop<T, M, K, E>(
     // after the softmax: 1 − p outside the label; soft terms are the hard ones for labels
     if (ckind != COMP_OUTSIDE_LABEL) return false;
     if (ce) {
-      if (mode == MODE_SQUARED) return false;
-      statsLoop<T, Hard, CompOutside, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+      if (mode == MODE_SQUARED) statsLoop<T, Squared, CompOutside, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+      else statsLoop<T, Hard, CompOutside, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
     } else if (mode == MODE_SQUARED) statsLoop<T, Squared, CompOutside, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
     else statsLoop<T, Hard, CompOutside, NoCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
     return true;
   }
   if (ckind == COMP_OUTSIDE_LABEL) return false;
   if (ce) {
-    // the cross-entropy comes with the softmax's element complement and hard terms of a mask
-    if (kind != TARGET_MASK || ckind != COMP_ELEMENTS || mode != MODE_HARD) return false;
-    statsLoop<T, Hard, CompElements, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    // the cross-entropy of a mask comes with the softmax's element complement
+    if (kind != TARGET_MASK || ckind != COMP_ELEMENTS) return false;
+    if (mode == MODE_SOFT) statsLoop<T, Soft, CompElements, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    else if (mode == MODE_SQUARED) statsLoop<T, Squared, CompElements, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
+    else statsLoop<T, Hard, CompElements, WithCe>(p, pps, t, tps, comp, cps, nll, d, nv, C, ilv, out);
     return true;
   }
   if (kind == TARGET_MASK && mode == MODE_SOFT) {

@@ -78,11 +78,33 @@ export function checkLabels(problem: Problem, accounted: (b: number) => number =
           { index: i, value: l },
         );
       }
+      // an ignoreIndex the label type cannot hold (−1 with uint8 labels) matches nothing
+      const unreachable =
+        ignoreIndex !== undefined && ArrayBuffer.isView(labels) && !fitsType(ignoreIndex, labels as IntegerLabels)
+          ? ` ignoreIndex ${ignoreIndex} cannot occur in a ${labels.constructor.name}: did you mean ${wrapped(ignoreIndex, labels as IntegerLabels)}?`
+          : "";
       throw new DiceWasmError(
         "LABEL_OUT_OF_RANGE",
-        `label ${l} at index ${i} is not a class id in [0, ${C}); the prediction has ${C} classes. Check the label map's values (a resampled or non-integer map?) or the number of output channels.`,
+        `label ${l} at index ${i} is not a class id in [0, ${C}); the prediction has ${C} classes. Check the label map's values (a resampled or non-integer map?) or the number of output channels.${unreachable}`,
         { index: i, value: l, numClasses: C },
       );
     }
   }
+}
+
+type IntegerLabels = Uint8Array | Uint16Array | Int32Array;
+
+/** Whether an integer label array can hold x. */
+function fitsType(x: number, labels: IntegerLabels | Float32Array): boolean {
+  if (labels instanceof Float32Array) return Math.fround(x) === x;
+  const probe = new (labels.constructor as Uint8ArrayConstructor)(1);
+  probe[0] = x;
+  return probe[0] === x;
+}
+
+/** x as the label array's type stores it (−1 in a Uint8Array is 255). */
+function wrapped(x: number, labels: IntegerLabels): number {
+  const probe = new (labels.constructor as Uint8ArrayConstructor)(1);
+  probe[0] = x;
+  return probe[0]!;
 }

@@ -26,16 +26,20 @@ export function crossEntropy(
   const w = (i: number) => (weights ? weights[i % C]! : 1);
   let total = 0;
   let norm = 0;
+  let labelled = 0;
   for (let i = 0; i < n; i++) {
     total += w(i) * raw.ce[i]!;
     norm += w(i) * raw.count[i]!;
+    labelled += raw.count[i]!;
   }
   if (!labels) norm = voxels;
   if (reduction === "sum") norm = 1;
+  // every voxel left out (ignoreIndex, mask): nothing to average, a term of 0, as the focal and BCE terms
+  if (labels ? labelled === 0 : voxels === 0) return { value: 0, u: new Float64Array(n), norm: 0 };
   if (!(norm > 0)) {
     throw new DiceWasmError(
       "INVALID_OPTION",
-      "diceCELoss: the cross-entropy's mean is 0/0: every voxel is left out (ignoreIndex, mask) or has a class of weight 0; give the classes present a weight > 0.",
+      "diceCELoss: the cross-entropy's weighted mean is 0/0: every labelled voxel has a class of weight 0; give the classes present a weight > 0.",
     );
   }
   return { value: total / norm, u: Float64Array.from({ length: n }, (_, i) => w(i) / norm), norm };

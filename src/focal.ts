@@ -1,10 +1,12 @@
 // The focal loss, MONAI 1.5's FocalLoss: its options, the pass over the
 // chunks (assembly/focal/, summing Σℓ and writing or adding the gradient), and
 // the reductions. Also the focal term of diceFocalLoss and
-// generalizedDiceFocalLoss (see losses.ts).
+// generalizedDiceFocalLoss (src/losses/dice-focal.ts), the binary
+// cross-entropy and the label smoothing of diceCELoss (src/losses/dice-ce.ts).
 import { checkLabels, nonFinite } from "./checks.js";
 import { DiceWasmError } from "./errors.js";
 import { gradTarget } from "./gradient-target.js";
+import { classWeights } from "./losses/plan.js";
 import type { LossResult } from "./losses.js";
 import {
   checkKeys,
@@ -64,12 +66,10 @@ export interface FocalTerm {
   warnings: LossWarning[];
 }
 
-const MARKS = { none: 0, voxel: 1, element: 2 } as const;
-
-export const FOCAL_KEYS = ["gamma", "alpha"];
-const KEYS = [
+/** The options focalLoss takes; its tfjs op takes them less what the tensors say (and the mask). */
+export const FOCAL_KEYS = [
   ...["shape", "layout", "toOnehotY", "includeBackground", "weight", "useSoftmax", "reduction", "grad"],
-  ...["ignoreIndex", "mask", ...FOCAL_KEYS],
+  ...["ignoreIndex", "mask", "gamma", "alpha"],
 ];
 
 /** Reads gamma, alpha, weight and the classes kept; `softmax` only for focalLoss (MONAI's Dice + focal use the sigmoid). */
@@ -80,10 +80,15 @@ export function readFocal(
   softmax: boolean,
 ): FocalTerm {
   const gamma = finiteNumber(fn, "gamma", options.gamma, 2);
-  if (gamma < 0) {
-    throw new DiceWasmError("INVALID_OPTION", `${fn}: gamma must be ≥ 0 (0 is cross-entropy), got ${gamma}.`, {
-      option: "gamma",
-    });
+  // the kernels take it as a float32
+  if (!(gamma >= 0 && gamma <= 3.4e38)) {
+    throw new DiceWasmError(
+      "INVALID_OPTION",
+      `${fn}: gamma must be in [0, 3.4e38] (0 is cross-entropy), got ${gamma}.`,
+      {
+        option: "gamma",
+      },
+    );
   }
   let alpha = options.alpha === undefined ? -1 : finiteNumber(fn, "alpha", options.alpha, 0);
   if (options.alpha !== undefined && !(alpha >= 0 && alpha <= 1)) {
@@ -100,22 +105,8 @@ export function readFocal(
   }
   const kept = C - c0;
   const weights = new Float32Array(C).fill(1, c0);
-  if (options.weight !== undefined && kept > 1) {
-    const list = typeof options.weight === "number" ? Array(kept).fill(options.weight) : options.weight;
-    if (!Array.isArray(list) || list.length !== kept) {
-      throw new DiceWasmError(
-        "INVALID_OPTION",
-        `${fn}: weight needs one number per class kept (${kept}); with includeBackground: false, leave out class 0.`,
-        { option: "weight", expected: kept, actual: Array.isArray(list) ? list.length : undefined },
-      );
-    }
-    list.forEach((w, j) => {
-      if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {
-        throw new DiceWasmError("INVALID_OPTION", `${fn}: weights must be finite numbers ≥ 0, got ${String(w)}.`);
-      }
-      weights[c0 + j] = w;
-    });
-  }
+  const perClass = classWeights(fn, options.weight, kept);
+  if (perClass) weights.set(perClass, c0);
   if (softmax && alpha >= 0) {
     for (let c = c0; c < C; c++) weights[c]! *= c === c0 ? 1 - alpha : alpha;
     alpha = -1;
@@ -134,7 +125,8 @@ export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutpu
   const stream = new Stream(problem);
   const { focal } = runtime();
   const heap = stream.heapF32.buffer;
-  const result = new Float64Array(heap, stream.out, 2).fill(0);
+  const result = new Float64Array(heap, stream.out, 3).fill(0);
+  const MARKS = { none: 0, voxel: focal.MARKS_VOXEL.value, element: focal.MARKS_ELEMENT.value };
   const coef = new Float32Array(heap, stream.coef, 2 * C);
   coef.set(term.weights);
   coef.fill(1, C);
@@ -145,28 +137,35 @@ export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutpu
     const t: Placed = target.kind === "label" ? { ptr: stream.labels(b, v0, nv), ps: 0 } : stream.mask(b, v0, nv);
     let marks = { kind: MARKS.none as number, ptr: 0, ps: 0 };
     if (problem.ignore) {
-      const { perElement } = stream.mark(b, v0, nv, t);
+      const { perElement } = stream.mark(b, v0, nv, t, term.softmax);
       marks = perElement
-        ? { kind: MARKS.element, ptr: stream.buffer("marks"), ps: stream.V }
-        : { kind: MARKS.voxel, ptr: stream.plane("kept"), ps: 0 };
+        ? { kind: MARKS.element, ptr: stream.buffer("elementMarks"), ps: stream.V }
+        : { kind: MARKS.voxel, ptr: stream.plane("voxelMarks"), ps: 0 };
     }
     let dst: Placed = { ptr: 0, ps: 0 };
     if (output) {
       const accumulate = output.kind === "gradient" && output.accumulate;
       dst = accumulate ? stream.locate(output.out, b, v0, nv, "keep") : stream.place(output.out, b, v0, "keep");
     }
-    focal.focal(
+    const computed = focal.focal(
       ...[x.ptr, x.ps, t.ptr, t.ps, tkind, nv, C, term.c0, stream.ilv, term.softmax ? 1 : 0],
       ...[term.gamma, term.alpha, stream.coef, marks.ptr, marks.kind, marks.ps],
       output?.kind === "gradient" ? output.scale : 0,
       ...[dst.ptr, dst.ps, output?.kind === "gradient" && output.accumulate ? 1 : 0, output?.kind === "terms" ? 1 : 0],
+      // scratch for 3·C + 3 vectors: the shifted buffer holds V·C ≥ 16·C floats
       ...[stream.out, stream.buffer("shifted")],
     );
+    if (!computed) throw new Error(`unreachable: the focal program knows no target kind ${tkind}`);
     if (output && output.out.ptr === undefined) stream.copy(output.out.array, dst.ptr, b, v0, nv, false);
   }
-  const [total, kept] = result;
-  if (!Number.isFinite(total)) nonFinite(problem);
+  const [total, kept, check] = result;
+  if (!Number.isFinite(total) || !Number.isFinite(check)) nonFinite(problem);
   return { total: total!, kept: kept! };
+}
+
+/** The scale of an elementwise mean over every element of the classes kept (undefined: count the ones kept). */
+export function meanScale(problem: Problem, term: FocalTerm): number | undefined {
+  return problem.ignore ? undefined : 1 / focalElements(problem, term);
 }
 
 /** The number of elements the focal mean divides by, when nothing can be left out. */
@@ -192,7 +191,7 @@ export function focalLoss(
 export function focalLoss(input: Prediction, target: Target, options: FocalOptions): LossResult<number>;
 export function focalLoss(input: Prediction, target: Target, options: FocalOptions): LossResult {
   const fn = "focalLoss";
-  checkKeys(fn, options, KEYS);
+  checkKeys(fn, options, FOCAL_KEYS);
   const reduction = oneOf(fn, "reduction", options.reduction, ["mean", "sum", "none"] as const, "mean");
   const { gamma, alpha, weight, useSoftmax, includeBackground, grad, reduction: _, ...data } = options;
   const out = gradTarget(fn, grad, input, target);

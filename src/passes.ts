@@ -47,6 +47,9 @@ export interface RawStats {
   ignored: Float64Array;
 }
 
+/** The ignore program's code for no `mask` option (a mask's kind is its type's label code, LABEL_U8 or LABEL_F32). */
+const NO_MASK = 0;
+
 export const LABEL_KIND: Record<LabelDtype, number> = {
   uint8: LABEL_U8,
   uint16: LABEL_U16,
@@ -171,7 +174,7 @@ export class Stream {
   /** The `mask` option's chunk in wasm memory (in place, or copied into its plane), and its kernel code. */
   private voxelMask(b: number, v0: number, nv: number): { ptr: number; kind: number } {
     const mask = this.problem.ignore?.mask;
-    if (!mask) return { ptr: 0, kind: TARGET_MASK };
+    if (!mask) return { ptr: 0, kind: NO_MASK };
     const kind = mask.array instanceof Uint8Array ? LABEL_U8 : LABEL_F32;
     const start = b * this.problem.S + v0;
     if (mask.ptr !== undefined) return { ptr: mask.ptr + start * mask.array.BYTES_PER_ELEMENT, kind };
@@ -182,12 +185,18 @@ export class Stream {
   }
 
   /**
-   * Marks what the chunk keeps (see assembly/ignore/): per voxel in the "kept"
+   * Marks what the chunk keeps (see assembly/ignore/): per voxel in the "voxelMarks"
    * plane for label maps, per element in the marks buffer for float masks, whose
    * target `t` is then copied with the rest zeroed. Returns what is left out
    * (voxels or elements), and where the statistics read the target now.
    */
-  mark(b: number, v0: number, nv: number, t: Placed): { dropped: number; t: Placed; perElement: boolean } {
+  mark(
+    b: number,
+    v0: number,
+    nv: number,
+    t: Placed,
+    softmax = this.problem.act === ACT_SOFTMAX,
+  ): { dropped: number; t: Placed; perElement: boolean } {
     const { problem, ignore } = this;
     const { index } = problem.ignore!;
     const mask = this.voxelMask(b, v0, nv);
@@ -195,14 +204,23 @@ export class Stream {
     const labelKind = isLabel && index !== undefined ? LABEL_KIND[(problem.target as { dtype: LabelDtype }).dtype] : 0;
     let dropped = 0;
     if (labelKind || mask.kind) {
-      dropped = ignore.keepVoxels(t.ptr, labelKind, index ?? 0, mask.ptr, mask.kind, nv, this.plane("kept"), this.tmp);
+      dropped = ignore.keepVoxels(
+        t.ptr,
+        labelKind,
+        index ?? 0,
+        mask.ptr,
+        mask.kind,
+        nv,
+        this.plane("voxelMarks"),
+        this.tmp,
+      );
       if (dropped < 0) this.badMask(b, v0, nv);
     }
     if (isLabel) return { dropped, t, perElement: false };
     const { C } = problem;
-    const marks = this.buffer("marks");
+    const marks = this.buffer("elementMarks");
     const kept = this.buffer("targetKept");
-    const voxelKeep = mask.kind ? this.plane("kept") : 0;
+    const voxelKeep = mask.kind ? this.plane("voxelMarks") : 0;
     ignore.keepElements(
       t.ptr,
       t.ps,
@@ -218,7 +236,8 @@ export class Stream {
       this.tmp,
     );
     const counts = new Float64Array(this.heapF32.buffer, this.tmp, 2);
-    if (counts[1]! > 0 && problem.act === ACT_SOFTMAX) {
+    // with a softmax an element's logit moves the kept classes' p: no gradient of 0 there is the loss's derivative
+    if (counts[1]! > 0 && softmax) {
       throw new DiceWasmError(
         "INVALID_OPTION",
         `with softmax, a voxel is left out whole: ${counts[1]} voxels of batch item ${b} hold ignoreIndex (${index}) in some classes only; set it in every class of an ignored voxel, or use the mask option.`,
@@ -245,14 +264,15 @@ export class Stream {
     const marked = this.mark(b, v0, nv, t);
     const { C, act } = this.problem;
     for (const p of activations) {
-      if (marked.perElement) this.ignore.dropElements(this.buffer("marks"), this.V, nv, C, this.ilv, p.ptr, p.ps, 0);
-      else this.ignore.dropVoxels(this.plane("kept"), nv, C, this.ilv, p.ptr, p.ps, 0);
+      if (marked.perElement)
+        this.ignore.dropElements(this.buffer("elementMarks"), this.V, nv, C, this.ilv, p.ptr, p.ps, 0);
+      else this.ignore.dropVoxels(this.plane("voxelMarks"), nv, C, this.ilv, p.ptr, p.ps, 0);
     }
     if (marked.perElement) return { dropped: marked.dropped, t: marked.t };
     const { dtype } = this.problem.target as { dtype: LabelDtype };
     const lanes = act === ACT_SOFTMAX;
     const out = this.plane("labels");
-    this.ignore.labelsKept(t.ptr, LABEL_KIND[dtype], this.plane("kept"), nv, out, lanes ? 0 : 1);
+    this.ignore.labelsKept(t.ptr, LABEL_KIND[dtype], this.plane("voxelMarks"), nv, out, lanes ? 0 : 1);
     return { dropped: marked.dropped, t: { ptr: out, ps: 0 }, tkind: lanes ? LABEL_LANES : LABEL_F32 };
   }
 
@@ -260,8 +280,9 @@ export class Stream {
   excludeGradient(b: number, v0: number, nv: number, grad: Placed, t: Placed): void {
     const { perElement } = this.mark(b, v0, nv, t);
     const { C } = this.problem;
-    if (perElement) this.ignore.dropElements(this.buffer("marks"), this.V, nv, C, this.ilv, grad.ptr, grad.ps, 1);
-    else this.ignore.dropVoxels(this.plane("kept"), nv, C, this.ilv, grad.ptr, grad.ps, 1);
+    if (perElement)
+      this.ignore.dropElements(this.buffer("elementMarks"), this.V, nv, C, this.ilv, grad.ptr, grad.ps, 1);
+    else this.ignore.dropVoxels(this.plane("voxelMarks"), nv, C, this.ilv, grad.ptr, grad.ps, 1);
   }
 
   /** Names the first mask value that is neither 0 nor 1 in the chunk. */

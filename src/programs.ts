@@ -48,8 +48,10 @@ export interface IgnoreKernels {
 
 /** The focal-loss program (assembly/focal/): byte pointers, counts, and the parameters it documents. */
 export interface FocalKernels {
-  /** the target kind that reads as 1 for every class */
+  /** the target kind that reads as 1 for every class, and the kinds of marks */
   TARGET_ONES: WebAssembly.Global;
+  MARKS_VOXEL: WebAssembly.Global;
+  MARKS_ELEMENT: WebAssembly.Global;
   focal(
     x: number,
     xps: number,
@@ -74,7 +76,7 @@ export interface FocalKernels {
     perElement: number,
     result: number,
     tmp: number,
-  ): void;
+  ): number;
 }
 
 /** Builds of each program: plain and for shared memory (tfjs's threaded backend), SIMD and scalar. */

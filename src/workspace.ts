@@ -15,16 +15,16 @@ export const BUFFERS = [
   "shifted",
   "targetPlanar",
   // ignoreIndex with a float mask: what is kept, per element, and the target with the rest zeroed
-  "marks",
+  "elementMarks",
   "targetKept",
 ] as const;
 export type BufferName = (typeof BUFFERS)[number];
 /**
  * The per-voxel planes, each V floats: O (outside the label), labels as lanes,
  * −ln p of the label (ln Σe for masks); for ignoreIndex and mask, what is kept
- * (1 or 0) and the chunk of the mask option.
+ * (1 or 0, "voxelMarks") and the chunk of the mask option.
  */
-export const PLANES = ["outside", "labels", "nll", "kept", "voxelMask"] as const;
+export const PLANES = ["outside", "labels", "nll", "voxelMarks", "voxelMask"] as const;
 export type PlaneName = (typeof PLANES)[number];
 
 /** Byte offsets (from the workspace's start) of its parts for C classes and W lanes. */

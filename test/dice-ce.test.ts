@@ -92,10 +92,8 @@ describe.each(BUILDS)("diceCELoss (simd: $simd)", (build) => {
     expect(() => diceCELoss(input, map, { ...base, softmax: true, reduction: "none" } as never)).toThrow(
       /reduction 'none'/,
     );
-    expect(() => diceCELoss(input, map, { ...base, softmax: true, squaredPred: true })).toThrow(/squaredPred/);
-    expect(() => diceCELoss(input, map, { ...base, softmax: true, softLabel: true })).toThrow(/softLabel/);
     expect(() => diceCELoss(input, map, { ...base, softmax: true, lambdaCe: -1 })).toThrow(/≥ 0/);
-    expect(() => diceCELoss(input, map, { ...base, softmax: true, weight: [0, 0, 0, 0] })).toThrow(/weight 0/);
+    expect(() => diceCELoss(input, map, { ...base, softmax: true, weight: [0, 0, 0, 0] })).toThrow(/weight 0|left out/);
   });
 });
 
@@ -130,6 +128,8 @@ describe.each(BUILDS)("diceCELoss: binary cross-entropy with sigmoid, label smoo
       { softmax: true, labelSmoothing: 0.3, weight: [0.5, 2, 1, 3], reduction: "sum" },
     ],
     ["softmax, label smoothing, ignoreIndex", C, { softmax: true, labelSmoothing: 0.2, ignoreIndex: 255 }],
+    ["softmax, squaredPred (V-Net denominator)", C, { softmax: true, squaredPred: true, weight: [1, 2, 0.5, 3] }],
+    ["softmax, softLabel, jaccard", C, { softmax: true, softLabel: true, jaccard: true }],
   ] as const)("%s", (_, K, extra) => {
     const input = uniform(B * S * K, 21, -4, 4);
     const map = labels(Uint8Array, B * S, Math.max(K, 2), 22).map((l, i) =>
@@ -144,6 +144,18 @@ describe.each(BUILDS)("diceCELoss: binary cross-entropy with sigmoid, label smoo
             ? Float32Array.from(map, (l) => l % 2)
             : oneHot(map, B, S, K, "channels-last");
       const options = { shape: [B, ...SPATIAL, K], toOnehotY: target === "label map", ...extra } as DiceCEOptions;
+      const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
+      const ref = referenceLoss("diceCE", input, t, options) as number;
+      expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
+      expect(gradError(grad!, referenceGradient("diceCE", input, t, options))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("softLabel and squaredPred with a soft mask: the cross-entropy of class probabilities beside them", () => {
+    const input = uniform(B * S * C, 25, -4, 4);
+    const t = softMask(B * S, C, "channels-last");
+    for (const extra of [{ softLabel: true }, { squaredPred: true }, { softLabel: true, labelSmoothing: 0.1 }]) {
+      const options: DiceCEOptions = { shape: [B, ...SPATIAL, C], softmax: true, ...extra };
       const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
       const ref = referenceLoss("diceCE", input, t, options) as number;
       expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
@@ -168,7 +180,7 @@ describe.each(BUILDS)("diceCELoss: binary cross-entropy with sigmoid, label smoo
     expectError(
       () => diceCELoss(input, map, { ...o, sigmoid: true, weight: [1, 2] }),
       "INVALID_OPTION",
-      /weight needs one number per class/,
+      /pos_weight: one finite number ≥ 0 per class/,
     );
     expectError(() => diceCELoss(input, map, o), "INVALID_OPTION", /softmax: true .* or sigmoid: true/);
   });

@@ -166,7 +166,7 @@ describe.each(BUILDS)("focalLoss (simd: $simd)", (build) => {
     const map = labels(Uint8Array, 8, 3, 16);
     const shape = [1, 8, 3];
     it.each([
-      [{ gamma: -1 }, /gamma must be ≥ 0/],
+      [{ gamma: -1 }, /gamma must be in \[0, 3.4e38\]/],
       [{ alpha: 1.5 }, /alpha must be in \[0, 1\]/],
       [{ weight: [1, 2] }, /weight needs one number per class kept \(3\)/],
       [{ softmax: true }, /unknown option 'softmax'/],
@@ -227,6 +227,130 @@ describe.each(BUILDS)("diceFocalLoss and generalizedDiceFocalLoss (simd: $simd)"
       "INVALID_OPTION",
       /lambdaFocal must be ≥ 0/,
     );
-    expectError(() => generalizedDiceFocalLoss(input, map, { ...o, gamma: -2 }), "INVALID_OPTION", /gamma must be ≥ 0/);
+    expectError(() => generalizedDiceFocalLoss(input, map, { ...o, gamma: -2 }), "INVALID_OPTION", /gamma must be in/);
+  });
+});
+
+describe.each(BUILDS)("the focal family's edges (simd: $simd)", (build) => {
+  beforeAll(() => useBuild(build));
+
+  it("a NaN or −∞ logit is named, also where a max or a label mask could hide it (softmax, label map)", () => {
+    const n = 9;
+    const map = new Uint8Array(n); // every label 0: class 2 is never the label
+    for (const bad of [Number.NaN, Number.NEGATIVE_INFINITY]) {
+      const input = uniform(n * C, 30, -1, 1);
+      input[1 * C + 2] = bad;
+      expectError(
+        () => focalLoss(input, map, { shape: [1, n, C], toOnehotY: true, useSoftmax: true }),
+        "NON_FINITE_INPUT",
+        /at index 5/,
+      );
+    }
+  });
+
+  it("confident logits: every gradient element keeps its digits (not just the largest)", () => {
+    // the label's logit 15–18 above the others: p rounds to 1 in float32, 1 − p and the gradient do not
+    const n = 8;
+    const map = labels(Uint8Array, n, C, 31);
+    const input = Float32Array.from({ length: n * C }, (_, i) => (map[Math.floor(i / C)] === i % C ? 15 + (i % 4) : 0));
+    for (const extra of [
+      { useSoftmax: true },
+      { useSoftmax: true, gamma: 0 },
+      { gamma: 0 },
+      {},
+      { reduction: "sum" as const },
+    ]) {
+      const options: FocalOptions = { shape: [1, n, C], toOnehotY: true, ...extra };
+      const { grad } = focalLoss(input, map, { ...options, grad: true });
+      // a term depends on its own voxel's logits (softmax) or its own logit (sigmoid) only: central
+      // differences of that voxel or element alone resolve it where those of the whole sum cannot
+      const share = (extra.reduction === "sum" ? 1 : C) * n; // the mean over n·C, or the spatial sum over n
+      for (let v = 0; v < n; v++) {
+        for (let c = 0; c < C; c++) {
+          const i = v * C + c;
+          const w = options.useSoftmax
+            ? referenceGradient(
+                "focal",
+                input.subarray(v * C, (v + 1) * C),
+                map.subarray(v, v + 1),
+                { ...options, shape: [1, 1, C] },
+                1e-4,
+              )[c]! / n
+            : referenceGradient(
+                "focal",
+                input.subarray(i, i + 1),
+                [Number(map[v] === c)],
+                { ...options, shape: [1, 1, 1], toOnehotY: false },
+                1e-4,
+              )[0]! / share;
+          expect(Math.abs(grad![i]! - w)).toBeLessThanOrEqual(1e-4 * Math.abs(w) + 1e-45);
+        }
+      }
+    }
+  });
+
+  it("with softmax, a float-mask voxel ignored in some classes only is refused, as in the Dice losses", () => {
+    const target = new Float32Array(4 * C);
+    target[0] = 255;
+    target[C + 1] = 1;
+    expectError(
+      () => focalLoss(uniform(4 * C, 32, -1, 1), target, { shape: [1, 4, C], useSoftmax: true, ignoreIndex: 255 }),
+      "INVALID_OPTION",
+      /left out whole/,
+    );
+  });
+
+  it("bad options are refused before the first pass writes into the caller's gradient array", () => {
+    const input = uniform(8 * C, 33, -1, 1);
+    const map = labels(Uint8Array, 8, C, 34);
+    const grad = new Float32Array(input.length).fill(7);
+    const o = { shape: [1, 8, C], softmax: true, toOnehotY: true, grad };
+    expectError(() => diceFocalLoss(input, map, { ...o, gamma: -1 }), "INVALID_OPTION", /gamma/);
+    expectError(() => diceFocalLoss(input, map, { ...o, weight: [1, 2] }), "INVALID_OPTION", /weight/);
+    expect(grad.every((g) => g === 7)).toBe(true);
+  });
+
+  it("everything left out: every loss is a finite number and the gradient is 0", () => {
+    const n = 12;
+    const map = new Uint8Array(n).fill(255);
+    const input = uniform(n * C, 35, -2, 2);
+    const o = { shape: [1, n, C], toOnehotY: true, ignoreIndex: 255, grad: true } as const;
+    const runs = [
+      focalLoss(input, map, o),
+      focalLoss(input, map, { ...o, useSoftmax: true }),
+      diceFocalLoss(input, map, { ...o, softmax: true }),
+      generalizedDiceFocalLoss(input, map, { ...o, softmax: true }),
+    ];
+    for (const { loss, grad } of runs) {
+      expect(Number.isFinite(loss)).toBe(true);
+      expect(grad!.every((g) => g === 0)).toBe(true);
+    }
+  });
+
+  it("the scalar tail in a later chunk: 2 × (5456 + 7) voxels of 3 classes, channels-first, with ignoreIndex and mask", () => {
+    const n = 5463; // the workspace holds 5456 voxels of 3 classes a chunk
+    const r = seededRandom(36);
+    const map = Uint8Array.from({ length: 2 * n }, () => (r() < 0.1 ? 255 : Math.floor(r() * C)));
+    const mask = Uint8Array.from({ length: 2 * n }, () => (r() < 0.1 ? 0 : 1));
+    const input = uniform(2 * n * C, 37, -4, 4);
+    for (const extra of [{}, { useSoftmax: true }]) {
+      const options: FocalOptions = {
+        shape: [2, C, n],
+        layout: "channels-first",
+        toOnehotY: true,
+        ignoreIndex: 255,
+        mask,
+        ...extra,
+      };
+      const { loss, grad } = focalLoss(input, map, { ...options, grad: true });
+      const ref = referenceLoss("focal", input, map, options) as number;
+      expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
+      for (let b = 0; b < 2; b++) {
+        for (let v = 0; v < n; v++) {
+          const out = map[b * n + v] === 255 || mask[b * n + v] === 0;
+          if (out) for (let c = 0; c < C; c++) expect(Math.abs(grad![(b * C + c) * n + v]!)).toBe(0);
+        }
+      }
+    }
   });
 });

@@ -2,6 +2,7 @@
 // refused (0), never computed as another; the ones the losses use run (1).
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  ACT_NONE,
   ACT_SIGMOID,
   ACT_SOFTMAX,
   COMP_NONE,
@@ -25,7 +26,8 @@ describe.each(BUILDS)("kernel interface (simd: $simd)", (build) => {
       kernels.stats(buf, 16, buf, 16, buf, 16, buf, buf, 16, 2, 0, tkind, ckind, mode, ce, buf + 32768);
     expect(stats(TARGET_MASK, COMP_NONE, MODE_HARD, 0)).toBe(1);
     expect(stats(LABEL_LANES, COMP_OUTSIDE_LABEL, MODE_SQUARED, 0)).toBe(1);
-    expect(stats(LABEL_LANES, COMP_OUTSIDE_LABEL, MODE_SQUARED, 1)).toBe(0); // squared terms with the cross-entropy
+    expect(stats(LABEL_LANES, COMP_OUTSIDE_LABEL, MODE_SQUARED, 1)).toBe(1); // squared terms with the cross-entropy
+    expect(stats(TARGET_MASK, COMP_NONE, MODE_HARD, 1)).toBe(0); // a mask's cross-entropy needs the softmax's complement
     expect(stats(LABEL_U8, COMP_OUTSIDE_LABEL, MODE_HARD, 0)).toBe(0); // the outside mass needs label lanes
     expect(stats(TARGET_MASK, COMP_NONE, 7, 0)).toBe(0); // no such mode
     expect(stats(42, COMP_NONE, MODE_HARD, 0)).toBe(0); // no such target
@@ -38,7 +40,8 @@ describe.each(BUILDS)("kernel interface (simd: $simd)", (build) => {
       kernels.gradient(buf, 16, buf, 16, 16, 2, 0, act, tkind, mode, ce, buf + 16384, buf + 32768, 16, buf + 49152);
     expect(gradient(ACT_SOFTMAX, LABEL_U8, MODE_HARD, 1)).toBe(1);
     expect(gradient(ACT_SIGMOID, LABEL_U8, MODE_HARD, 1)).toBe(0);
-    expect(gradient(ACT_SOFTMAX, LABEL_U8, MODE_SQUARED, 1)).toBe(0);
+    expect(gradient(ACT_SOFTMAX, LABEL_U8, MODE_SQUARED, 1)).toBe(1);
+    expect(gradient(ACT_NONE, LABEL_U8, MODE_HARD, 1)).toBe(0);
     expect(gradient(9, LABEL_U8, MODE_HARD, 0)).toBe(0);
     expect(gradient(ACT_SIGMOID, 42, MODE_HARD, 0)).toBe(0);
   });

@@ -33,13 +33,6 @@ export const MARKS_ELEMENT: i32 = 2;
   return add<V>(pmax<V>(y, splat<V>(0)), ln1p<V>(e));
 }
 
-/** σ(y) from e = e^−|y|: 1/(1 + e) for y ≥ 0, e/(1 + e) below. */
-// @ts-ignore: decorator
-@inline function sigma<V>(y: V, e: V): V {
-  const r = div<V>(splat<V>(1), add<V>(splat<V>(1), e));
-  return choose<V>(gtMask<V>(splat<V>(0), y), mul<V>(e, r), r);
-}
-
 /** Loads the C class vectors of the group at v into planar vectors at dst (16 bytes apart). */
 // @ts-ignore: decorator
 @inline function gather<V>(x: usize, v: i32, C: i32, ilv: bool, xps: usize, dst: usize): void {
@@ -71,7 +64,8 @@ export const MARKS_ELEMENT: i32 = 2;
 /** Class c's target vector of the group at v: the mask value, or 1/0 for the label. */
 // @ts-ignore: decorator
 @inline function targetOf<V, T>(t: usize, tps: usize, v: i32, c: i32, C: i32, ilv: bool, l: V): V {
-  if (isReference<T>()) return idof<T>() == idof<Ones>() ? splat<V>(1) : load<V>(classAt<V>(t, v, c, C, ilv, tps));
+  if (isOnes<T>()) return splat<V>(1);
+  if (isReference<T>()) return load<V>(classAt<V>(t, v, c, C, ilv, tps));
   return one<V>(classMask<V>(l, c));
 }
 
@@ -123,6 +117,7 @@ export const MARKS_ELEMENT: i32 = 2;
     const er = mul<V>(e, r);
     const below = gtMask<V>(splat<V>(0), x);
     const sx = choose<V>(below, er, r); // σ(x)
+    const sxn = choose<V>(below, r, er); // σ(−x), exact where σ(x) rounds to 1
     const tail = ln1p<V>(e);
     // σ(u) and 1 − p_t = σ(−u)
     let su: V;
@@ -153,7 +148,7 @@ export const MARKS_ELEMENT: i32 = 2;
     total = add<V>(total, term);
     // dℓ/dx = a·(F'·B + F·dB/dx), F' = −γ·s·σ(u)·F, dB/dx = (1 − t)·σ(x) − π·t·σ(−x)
     const df = mul<V>(mul<V>(splat<V>(-gamma), mul<V>(s, su)), f);
-    const dbce = sub<V>(mul<V>(tn, sx), mul<V>(tp, sub<V>(splat<V>(1), sx)));
+    const dbce = sub<V>(mul<V>(tn, sx), mul<V>(tp, sxn));
     const grad = mul<V>(a, add<V>(mul<V>(df, bce), mul<V>(f, dbce)));
     store<V>(g + <usize>c * sizeof<V>(), perElement ? term : mul<V>(grad, splat<V>(gscale)));
   }
@@ -189,7 +184,7 @@ export const MARKS_ELEMENT: i32 = 2;
  * One class's softmax focal term and k = a·p·h'(p), h(p) = −(1 − p)^γ·ln p:
  * from e, d of the class, the softmax's S − 1 (rest) and ln S, and a (weight,
  * mark and target): k = a·(1 − p)^γ·(γ·p·ln p/(1 − p) − 1), where p·ln p/(1 − p)
- * = e·ln p/(S − e) → −1 as p → 1. Returns [term, k] through `out` (2 vectors).
+ * = e·ln p/(S − e) → −1 as p → 1. Returns [term, k, S − e] through `out` (3 vectors).
  */
 // @ts-ignore: decorator
 @inline function softmaxTerm<V>(e: V, d: V, rest: V, lnSum: V, invSum: V, a: V, gamma: f32, n: i32, out: usize): void {
@@ -207,6 +202,7 @@ export const MARKS_ELEMENT: i32 = 2;
   const ratio = choose<V>(some, div<V>(mul<V>(e, lnp), safe), splat<V>(-1));
   store<V>(out, mul<V>(a, mul<V>(f, sub<V>(splat<V>(0), lnp))));
   store<V>(out + sizeof<V>(), mul<V>(a, mul<V>(f, sub<V>(mul<V>(splat<V>(gamma), ratio), splat<V>(1)))));
+  store<V>(out + 2 * sizeof<V>(), outside);
 }
 
 /**
@@ -236,11 +232,13 @@ export const MARKS_ELEMENT: i32 = 2;
     softmaxTerm<V>(el, dl, rest, lnSum, invSum, a, gamma, n, pair);
     const term = load<V>(pair);
     const k = mul<V>(load<V>(pair + sizeof<V>()), splat<V>(gscale));
+    // 1 − p of the label from the others' mass: exact where p rounds to 1
+    const q = mul<V>(load<V>(pair + 2 * sizeof<V>()), invSum);
     for (let c = c0; c < C; c++) {
       const o = <usize>c * sizeof<V>();
       const m = classMask<V>(l, c);
       const p = mul<V>(load<V>(g + o), invSum);
-      store<V>(g + o, perElement ? keep<V>(term, m) : mul<V>(k, sub<V>(one<V>(m), p)));
+      store<V>(g + o, perElement ? keep<V>(term, m) : choose<V>(m, mul<V>(k, q), mul<V>(k, sub<V>(splat<V>(0), p))));
     }
     return term;
   }
@@ -260,9 +258,20 @@ export const MARKS_ELEMENT: i32 = 2;
     store<V>(g + o, perElement ? term : mul<V>(e, invSum));
   }
   if (!perElement) {
+    // dℓ/dx_j = k_j − p_j·Σk; the dominant class's (p > 1/2) as minus the others', which keeps its digits
+    let others = splat<V>(0);
     for (let c = c0; c < C; c++) {
       const o = <usize>c * sizeof<V>();
-      store<V>(g + o, mul<V>(sub<V>(load<V>(xs + o), mul<V>(load<V>(g + o), kSum)), splat<V>(gscale)));
+      const p = load<V>(g + o);
+      const dx = mul<V>(sub<V>(load<V>(xs + o), mul<V>(p, kSum)), splat<V>(gscale));
+      const dominant = gtMask<V>(p, splat<V>(0.5));
+      others = add<V>(others, drop<V>(dx, dominant));
+      store<V>(g + o, dx);
+      store<V>(xs + o, dominant);
+    }
+    for (let c = c0; c < C; c++) {
+      const o = <usize>c * sizeof<V>();
+      store<V>(g + o, choose<V>(load<V>(xs + o), sub<V>(splat<V>(0), others), load<V>(g + o)));
     }
   }
   return total;
@@ -287,8 +296,14 @@ export const MARKS_ELEMENT: i32 = 2;
   const n = gamma == Mathf.floor(gamma) && gamma <= 8 ? <i32>gamma : -1;
   let kept: f64 = 0;
   let total: f64 = 0;
+  // Σ (x − x): 0 for finite logits, NaN otherwise (a NaN can hide behind a max or a mask below)
+  let check = splat<V>(0);
   for (let v = v0; v + W <= v1; v += W) {
     gather<V>(x, v, C, ilv, xps, xs);
+    for (let c = c0; c < C; c++) {
+      const xc = load<V>(xs + <usize>c * sizeof<V>());
+      check = add<V>(check, sub<V>(xc, xc));
+    }
     for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
     const terms = idof<S>() == idof<Softmax>()
       ? softmaxGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, w, marks, mkind, mps, gscale, perElement, g, pair)
@@ -303,6 +318,7 @@ export const MARKS_ELEMENT: i32 = 2;
   }
   store<f64>(result, load<f64>(result) + total);
   store<f64>(result + 8, load<f64>(result + 8) + kept);
+  store<f64>(result + 16, load<f64>(result + 16) + hsum64<V>(check));
 }
 
 /** Sum of the lanes in float64. */
@@ -348,31 +364,35 @@ function focalOf<T, S>(
  * c0 are left out (TARGET_ONES: a target of 1 everywhere); w: C floats, each
  * class's weight (0 below c0), then C positive weights (sigmoid); alpha < 0:
  * none (with softmax the host folds it into w); marks of kind mkind (stride
- * mps). Adds Σℓ and the marks of the classes kept to the float64 pair at
- * `result`. With out ≠ 0: the gradient times gscale written to out (added
+ * mps). Adds Σℓ, the marks of the classes kept and Σ(x − x) (NaN when a
+ * logit is not finite) to the three float64 at `result`; returns 0 for a
+ * target kind it does not know. With out ≠ 0: the gradient times gscale written to out (added
  * with `accumulate`), or with `perElement` the loss terms; out is in the
- * prediction's layout, plane stride ops. tmp: scratch of 3·C + 2 vectors.
+ * prediction's layout, plane stride ops. tmp: scratch of 3·C + 3 vectors.
  */
 export function focal(
   x: usize, xps: i32, t: usize, tps: i32, tkind: i32, nv: i32, C: i32, c0: i32, ilv: i32, softmax: i32,
   gamma: f32, alpha: f32, w: usize, marks: usize, mkind: i32, mps: i32,
   gscale: f32, out: usize, ops: i32, accumulate: i32, perElement: i32, result: usize, tmp: usize,
-): void {
+): i32 {
   const a = <usize>xps, b = <usize>tps, m = <usize>mps, o = <usize>ops, il = ilv != 0, sm = softmax != 0;
   const acc = accumulate != 0, pe = perElement != 0;
-  if (sm) focalWith<Softmax>(x, a, t, b, tkind, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
-  else focalWith<Sigmoid>(x, a, t, b, tkind, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  if (sm) return focalWith<Softmax>(x, a, t, b, tkind, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  return focalWith<Sigmoid>(x, a, t, b, tkind, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
 }
 
 // @ts-ignore: decorator
 @inline function focalWith<S>(
   x: usize, a: usize, t: usize, b: usize, tkind: i32, nv: i32, C: i32, c0: i32, il: bool, gamma: f32, alpha: f32,
   w: usize, marks: usize, mkind: i32, m: usize, gscale: f32, out: usize, o: usize, acc: bool, pe: bool, result: usize, tmp: usize,
-): void {
-  if (tkind == TARGET_ONES) focalOf<Ones, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+): i32 {
+  // the uniform target is the softmax's label smoothing only
+  if (tkind == TARGET_ONES && idof<S>() == idof<Softmax>()) focalOf<Ones, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == TARGET_MASK) focalOf<Mask, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_U8) focalOf<u8, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_U16) focalOf<u16, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_I32) focalOf<i32, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
   else if (tkind == LABEL_F32) focalOf<f32, S>(x, a, t, b, nv, C, c0, il, gamma, alpha, w, marks, mkind, m, gscale, out, o, acc, pe, result, tmp);
+  else return 0;
+  return 1;
 }

@@ -1,5 +1,5 @@
 // Voxels and elements the losses leave out (`ignoreIndex`, `mask`): a program
-// of its own (seconds to compile), instantiated on the loss kernels' memory,
+// of its own (it compiles in seconds), instantiated on the loss kernels' memory,
 // with no data segment and no allocation. The host calls it on each chunk
 // between the loss kernels:
 //   pass 1, after the activation: keepVoxels (or keepElements for a float
@@ -17,7 +17,11 @@ import { add, choose, countIn, countLane, drop, gtMask, labelsAt, one, pmax, spl
 // @ts-ignore: decorator
 @inline function equalTo<V, T>(ptr: usize, x: f64): V {
   if (isVector<V>()) {
-    if (isFloat<T>()) return f32x4.eq(v128.load(ptr), f32x4.splat(<f32>x));
+    if (isFloat<T>()) {
+      // a whole number float32 cannot hold equals no float32 label (as the scalar tail compares in float64)
+      if (<f64><f32>x != x) return i32x4.splat(0);
+      return f32x4.eq(v128.load(ptr), f32x4.splat(<f32>x));
+    }
     // beyond i32 no label of an integer type can equal it
     if (x < -2147483648 || x > 2147483647) return i32x4.splat(0);
     return i32x4.eq(labelsAt<V, T>(ptr), i32x4.splat(<i32>x));
@@ -145,7 +149,7 @@ export function labelsKept(labels: usize, lkind: i32, keep: usize, nv: i32, out:
   }
 }
 
-// one function for both kinds of marks: the program stays under 4 KiB
+// one function for both kinds of marks: their loops are not the hot path
 function dropAll(
   marks: usize, perElement: bool, nv: i32, C: i32, ilv: bool, mps: usize, x: usize, xps: usize, natural: bool,
 ): void {

@@ -3,6 +3,7 @@
 import { type RatioForm, ratioLoss } from "../algebra.js";
 import { crossEntropy } from "../cross-entropy.js";
 import { DiceWasmError } from "../errors.js";
+import { meanScale } from "../focal.js";
 import { ACT_NONE } from "../kernel-codes.js";
 import {
   type DiceCEOptions,
@@ -20,7 +21,6 @@ import {
   type LossResult,
   type LossSpec,
   lambdaOf,
-  meanScale,
   type Plan,
 } from "./plan.js";
 import { run } from "./run.js";
@@ -60,14 +60,17 @@ function diceCEPlan(options: AnyLossOptions, common: Common): Plan {
       { option: "labelSmoothing" },
     );
   }
-  if (reduction === "none" || options.squaredPred || options.softLabel) {
+  if (reduction === "none") {
     throw new DiceWasmError(
       "INVALID_OPTION",
-      `${fn}: reduction 'none' (MONAI's DiceCELoss has none either), squaredPred and softLabel are not supported with the cross-entropy; use diceLoss for them.`,
+      `${fn}: reduction 'none' is not supported with the cross-entropy (MONAI's DiceCELoss has none either); use diceLoss for per-class values.`,
+      { option: "reduction" },
     );
   }
   const scale = options.jaccard ? 2 : 1;
-  const form: RatioForm = { tau: 2, alpha: scale, beta: scale, sigma: 0 };
+  const form: RatioForm = options.squaredPred
+    ? { tau: 2, alpha: 0, beta: 0, sigma: scale }
+    : { tau: 2, alpha: scale, beta: scale, sigma: 0 };
   return {
     ...common,
     crossEntropy: !sigmoid,
@@ -101,7 +104,7 @@ function diceCEPlan(options: AnyLossOptions, common: Common): Plan {
       const ce = crossEntropy(raw, problem.B * problem.S - left, isLabel, all, reduction as "mean" | "sum");
       const smoothed = { value: (1 - smoothing) * ce.value, u: ce.u.map((u) => (1 - smoothing) * u), norm: ce.norm };
       const evaluated: Evaluated = { items, partials, classWeight: weightOf, crossEntropy: { ...smoothed, lambdaCe } };
-      if (smoothing > 0) {
+      if (smoothing > 0 && ce.norm > 0) {
         // PyTorch: (1 − ε)·CE + ε/C·Σ_v Σ_c w_c·(−ln p_c), both over the same normaliser
         const weights = all ? Float32Array.from(all) : new Float32Array(problem.C).fill(1);
         const ones = new Float32Array(problem.C).fill(1);

@@ -1,19 +1,11 @@
 // Dice + focal and generalized Dice + focal: MONAI 1.5's DiceFocalLoss and
 // GeneralizedDiceFocalLoss, the focal term summed per element by the focal program.
 import { DiceWasmError } from "../errors.js";
-import { readFocal } from "../focal.js";
+import { meanScale, readFocal } from "../focal.js";
 import type { DiceFocalOptions, GeneralizedDiceFocalOptions, Prediction, Target } from "../options.js";
 import { DICE } from "./dice.js";
 import { GENERALIZED_DICE } from "./generalized-dice.js";
-import {
-  type AnyLossOptions,
-  type Common,
-  type LossResult,
-  type LossSpec,
-  lambdaOf,
-  meanScale,
-  type Plan,
-} from "./plan.js";
+import { type AnyLossOptions, type Common, type LossResult, type LossSpec, lambdaOf, type Plan } from "./plan.js";
 import { run } from "./run.js";
 
 export const DICE_FOCAL: LossSpec = {

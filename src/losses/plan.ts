@@ -4,7 +4,7 @@
 import type { Partials, Reduced } from "../algebra.js";
 import type { CrossEntropy } from "../cross-entropy.js";
 import { DiceWasmError } from "../errors.js";
-import { type FocalTerm, focalElements } from "../focal.js";
+import type { FocalTerm } from "../focal.js";
 import {
   type DiceCEOptions,
   type DiceFocalOptions,
@@ -21,7 +21,10 @@ import { type LossWarning, warning } from "../warnings.js";
 
 /** What every loss returns. */
 export interface LossResult<L extends number | Float64Array = number | Float64Array> {
-  /** The loss: a number for 'mean'/'sum'; for 'none' one value per (batch item, class), or per batch item for generalized Dice. */
+  /**
+   * The loss: a number for 'mean'/'sum'; for 'none' one value per (batch item, class), per batch item for
+   * generalized Dice, or (focalLoss) one per element of the classes kept, in the prediction's layout.
+   */
   loss: L;
   /** d(loss)/d(prediction) in the prediction's shape and layout (of the summed loss for 'none'), when `grad` was asked. */
   grad?: Float32Array;
@@ -46,7 +49,7 @@ export type AnyLossOptions = DiceCEOptions &
 /**
  * One loss of the Dice family: everything the core, the tfjs kernels and the
  * checks need to know of it. (Its float64 reference and its tf-ops twin live
- * beside the other losses' in src/reference/losses.ts and src/tfjs/twins.ts,
+ * beside the other losses' in src/reference/losses.ts and src/tfjs/composite.ts,
  * which must have one for every loss of the registry.)
  */
 export interface LossSpec {
@@ -158,11 +161,6 @@ export function classWeights(fn: string, weight: DiceOptions["weight"], C: numbe
     }
   }
   return Float64Array.from(list);
-}
-
-/** The scale of an elementwise mean over every element of the classes kept (undefined: count the ones kept). */
-export function meanScale(problem: Problem, term: FocalTerm): number | undefined {
-  return problem.ignore ? undefined : 1 / focalElements(problem, term);
 }
 
 /** A λ weighing a term: a finite number ≥ 0, default 1. */

@@ -28,6 +28,14 @@ import {
   type Plan,
 } from "./plan.js";
 
+/** Every check of the resolved problem, before pass 1 writes anything (into the caller's `grad` too). */
+function acceptOf(plan: Plan): (problem: Problem) => void {
+  return (problem) => {
+    plan.checkClasses?.(problem.C);
+    plan.accept?.(problem);
+  };
+}
+
 /** The plan of a loss for these options: its option names checked, then its own checks. */
 function planOf(spec: LossSpec, options: AnyLossOptions, fn = spec.fn): Plan {
   checkKeys(fn, options, spec.keys);
@@ -102,7 +110,7 @@ export function lossForward(
   if (spec.elementwise(options)) throw new Error("unreachable: the tfjs ops build these terms from tf ops");
   const keepSource = keep ? (sourceOf(keep) as Source<Float32Array>) : undefined;
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
-  const { problem, raw } = measure(plan.fn, input, target, passOptions, keepSource, plan.accept);
+  const { problem, raw } = measure(plan.fn, input, target, passOptions, keepSource, acceptOf(plan));
   const { evaluated } = evaluate(plan, problem, raw);
   return { loss: reduce(plan, evaluated), raw, warnings: warningsOf(plan, problem, raw) };
 }
@@ -131,7 +139,7 @@ export function run(spec: LossSpec, input: Prediction, target: Target, options: 
   const out = gradTarget(plan.fn, options.grad, input, target);
   // pass 1 leaves the activation where the gradient goes; pass 2 turns it into the gradient there
   const passOptions = { ...options, crossEntropy: plan.crossEntropy };
-  const { problem, raw } = measure(plan.fn, input, target, passOptions, out, plan.accept);
+  const { problem, raw } = measure(plan.fn, input, target, passOptions, out, acceptOf(plan));
   const { reduced, evaluated } = evaluate(plan, problem, raw);
   const result: LossResult = {
     loss: reduce(plan, evaluated),

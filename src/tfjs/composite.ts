@@ -214,7 +214,8 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C
   }
   if (o.reduction === "sum") return total;
   const voxels = kept ? tf.div(tf.sum(tf.broadcastTo(kept, x.shape)), C) : g.size / C;
-  return tf.div(total, o.toOnehotY ? tf.sum(tf.mul(g, w)) : voxels);
+  // every voxel left out: a term of 0, as in the kernels
+  return tf.div(total, tf.maximum(o.toOnehotY ? tf.sum(tf.mul(g, w)) : voxels, 1e-30));
 }
 
 /** PyTorch's BCEWithLogitsLoss, `weight` as pos_weight, over the elements kept. */
@@ -256,7 +257,11 @@ function focal(labels: tf.Tensor, logits: tf.Tensor, o: AnyLossOptions, C: numbe
   let loss: tf.Tensor;
   if (softmax) {
     const logp = tf.logSoftmax(x);
-    loss = tf.neg(tf.mul(tf.mul(tf.pow(tf.sub(1, tf.exp(logp)), gamma), logp), g));
+    // (1 − p)^γ with 1 − p = −expm1(ln p), kept ≥ 1e-30: at 0 pow's gradient is 0·∞ for γ < 1
+    // (a comparison to mask it has no gradient in tfjs; maximum's routes none below the floor)
+    const q = tf.maximum(tf.neg(tf.expm1(logp)), 1e-30);
+    const factor = gamma === 0 ? tf.onesLike(q) : tf.pow(q, gamma);
+    loss = tf.neg(tf.mul(tf.mul(factor, logp), g));
     if (o.alpha !== undefined && c0 === 0)
       loss = tf.mul(loss, tf.tensor1d([1 - o.alpha, ...Array(K - 1).fill(o.alpha)]));
   } else {

@@ -186,10 +186,8 @@ export function generalizedDiceFocalLoss(
   return lossOp("generalizedDiceFocal", labels, predictions, options);
 }
 
-const FOCAL_OPTION_KEYS = [
-  ...["layout", "includeBackground", "weight", "useSoftmax", "reduction", "ignoreIndex"],
-  ...FOCAL_KEYS,
-];
+/** focalLoss's options less what the tensors say, and the mask (see coreOptions) */
+const FOCAL_OPTION_KEYS = FOCAL_KEYS.filter((k) => !["shape", "toOnehotY", "grad", "mask"].includes(k));
 
 /**
  * Focal loss (MONAI's FocalLoss) on logits: a sigmoid per element, or the
