@@ -185,6 +185,7 @@ const BOOLEAN_KEYS = new Set([
   "batch",
   "squaredPred",
   "jaccard",
+  "useSoftmax",
 ]);
 
 /**
@@ -335,7 +336,7 @@ export function readOptions(fn: string, options: PassOptions): Declared {
   if (ignoreIndex !== undefined && !(typeof ignoreIndex === "number" && Number.isInteger(ignoreIndex))) {
     fail(
       "INVALID_OPTION",
-      `${fn}: ignoreIndex must be a whole number (a label value such as 255 or -100), got ${String(ignoreIndex)}.`,
+      `${fn}: ignoreIndex must be a whole number (a label value such as 255 or -100), got ${JSON.stringify(ignoreIndex) ?? String(ignoreIndex)}.`,
       { option: "ignoreIndex" },
     );
   }

@@ -170,6 +170,7 @@ describe.each(BUILDS)("focalLoss (simd: $simd)", (build) => {
       [{ alpha: 1.5 }, /alpha must be in \[0, 1\]/],
       [{ weight: [1, 2] }, /weight needs one number per class kept \(3\)/],
       [{ softmax: true }, /unknown option 'softmax'/],
+      [{ useSoftmax: "yes" }, /useSoftmax must be true or false/],
     ])("%o", (extra, message) => {
       expectError(
         () => focalLoss(input, map, { shape, toOnehotY: true, ...(extra as object) }),

@@ -86,7 +86,7 @@ function diceCEPlan(options: AnyLossOptions, common: Common): Plan {
       if (sigmoid) positiveWeights(fn, options.weight, C);
     },
     evaluate(reduced, problem, raw) {
-      const all = classWeights(fn, options.weight, problem.C);
+      const all = classWeights(fn, options.weight, problem.C, true);
       const partials = ratioLoss(reduced, form, smoothNr, smoothDr);
       const kept = all && reduced.C > 1 ? reduced.classes.map((c) => all[c]!) : undefined;
       const weightOf = (j: number) => lambdaDice * (kept?.[j] ?? 1);

@@ -145,21 +145,33 @@ export function commonOptions(fn: string, options: AnyLossOptions): Common {
 }
 
 /** Per-class weights of the classes kept (MONAI's `weight`): undefined for none, or for one class, as MONAI ignores them. */
-export function classWeights(fn: string, weight: DiceOptions["weight"], C: number): Float64Array | undefined {
+export function classWeights(
+  fn: string,
+  weight: DiceOptions["weight"],
+  C: number,
+  /** diceCELoss: one weight per class, background included, whatever includeBackground */
+  everyClass = false,
+): Float64Array | undefined {
   if (weight === undefined || C === 1) return undefined;
   const list = typeof weight === "number" ? Array(C).fill(weight) : weight;
   if (!Array.isArray(list) || list.length !== C) {
     throw new DiceWasmError(
       "INVALID_OPTION",
-      `${fn}: weight needs one number per class kept (${C}); with includeBackground: false, leave out class 0.`,
-      { expected: C, actual: Array.isArray(list) ? list.length : undefined },
+      everyClass
+        ? `${fn}: weight needs one number per class (${C}), class 0 included whatever includeBackground, as in MONAI's DiceCELoss.`
+        : `${fn}: weight needs one number per class kept (${C}); with includeBackground: false, leave out class 0.`,
+      { option: "weight", expected: C, actual: Array.isArray(list) ? list.length : undefined },
     );
   }
-  for (const w of list) {
+  list.forEach((w, index) => {
     if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {
-      throw new DiceWasmError("INVALID_OPTION", `${fn}: weights must be finite numbers ≥ 0, got ${String(w)}.`);
+      throw new DiceWasmError("INVALID_OPTION", `${fn}: weights must be finite numbers ≥ 0, got ${String(w)}.`, {
+        option: "weight",
+        index,
+        value: w,
+      });
     }
-  }
+  });
   return Float64Array.from(list);
 }
 
