@@ -143,25 +143,22 @@ describe.each(BUILDS)("diceCELoss: binary cross-entropy with sigmoid, label smoo
           : K === 1
             ? Float32Array.from(map, (l) => l % 2)
             : oneHot(map, B, S, K, "channels-last");
-      const options = { shape: [B, ...SPATIAL, K], toOnehotY: target === "label map", ...extra } as DiceCEOptions;
-      const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
-      const ref = referenceLoss("diceCE", input, t, options) as number;
-      expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
-      expect(gradError(grad!, referenceGradient("diceCE", input, t, options))).toBeLessThan(1e-5);
+      checkDiceCE(input, t, {
+        shape: [B, ...SPATIAL, K],
+        toOnehotY: target === "label map",
+        ...extra,
+      } as DiceCEOptions);
     }
   });
 
-  it("softLabel and squaredPred with a soft mask: the cross-entropy of class probabilities beside them", () => {
-    const input = uniform(B * S * C, 25, -4, 4);
-    const t = softMask(B * S, C, "channels-last");
-    for (const extra of [{ softLabel: true }, { squaredPred: true }, { softLabel: true, labelSmoothing: 0.1 }]) {
-      const options: DiceCEOptions = { shape: [B, ...SPATIAL, C], softmax: true, ...extra };
-      const { loss, grad } = diceCELoss(input, t, { ...options, grad: true });
-      const ref = referenceLoss("diceCE", input, t, options) as number;
-      expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
-      expect(gradError(grad!, referenceGradient("diceCE", input, t, options))).toBeLessThan(1e-5);
-    }
-  });
+  it.each([{ softLabel: true }, { squaredPred: true }, { softLabel: true, labelSmoothing: 0.1 }])(
+    "a soft mask with %o: the cross-entropy of class probabilities beside the Dice term",
+    (extra) => {
+      const input = uniform(B * S * C, 25, -4, 4);
+      const t = softMask(B * S, C, "channels-last");
+      checkDiceCE(input, t, { shape: [B, ...SPATIAL, C], softmax: true, ...extra });
+    },
+  );
 
   it("bad options", () => {
     const input = uniform(B * S * C, 23, -1, 1);
@@ -185,3 +182,11 @@ describe.each(BUILDS)("diceCELoss: binary cross-entropy with sigmoid, label smoo
     expectError(() => diceCELoss(input, map, o), "INVALID_OPTION", /softmax: true .* or sigmoid: true/);
   });
 });
+
+/** Loss and gradient against the float64 reference and central differences of it. */
+function checkDiceCE(input: Float32Array, target: ArrayLike<number>, options: DiceCEOptions): void {
+  const { loss, grad } = diceCELoss(input, target as Float32Array, { ...options, grad: true });
+  const ref = referenceLoss("diceCE", input, target, options) as number;
+  expect(Math.abs(loss - ref)).toBeLessThanOrEqual(2e-6 * ref);
+  expect(gradError(grad!, referenceGradient("diceCE", input, target, options))).toBeLessThan(1e-5);
+}

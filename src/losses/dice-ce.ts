@@ -1,6 +1,6 @@
 // Dice + cross-entropy: MONAI's DiceCELoss, with PyTorch's CrossEntropyLoss
 // (softmax, label smoothing) or BCEWithLogitsLoss (sigmoid).
-import { type RatioForm, ratioLoss } from "../algebra.js";
+import { ratioLoss } from "../algebra.js";
 import { crossEntropy } from "../cross-entropy.js";
 import { DiceWasmError } from "../errors.js";
 import { meanScale } from "../focal.js";
@@ -13,6 +13,7 @@ import {
   type Prediction,
   type Target,
 } from "../options.js";
+import { diceForm } from "./dice.js";
 import {
   type AnyLossOptions,
   type Common,
@@ -67,10 +68,7 @@ function diceCEPlan(options: AnyLossOptions, common: Common): Plan {
       { option: "reduction" },
     );
   }
-  const scale = options.jaccard ? 2 : 1;
-  const form: RatioForm = options.squaredPred
-    ? { tau: 2, alpha: 0, beta: 0, sigma: scale }
-    : { tau: 2, alpha: scale, beta: scale, sigma: 0 };
+  const form = diceForm(options);
   return {
     ...common,
     crossEntropy: !sigmoid,

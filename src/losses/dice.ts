@@ -4,6 +4,14 @@ import { type DiceOptions, LOSS_KEYS, type Prediction, type Target } from "../op
 import { classWeights, type LossResult, type LossSpec } from "./plan.js";
 import { run } from "./run.js";
 
+/** Dice's ratio of the statistics: Σp + Σg, or Σp² + Σg² (squaredPred), and Jaccard's 2·(… − tp). */
+export function diceForm(options: { jaccard?: boolean; squaredPred?: boolean }): RatioForm {
+  const scale = options.jaccard ? 2 : 1;
+  return options.squaredPred
+    ? { tau: 2, alpha: 0, beta: 0, sigma: scale }
+    : { tau: 2, alpha: scale, beta: scale, sigma: 0 };
+}
+
 export const DICE: LossSpec = {
   fn: "diceLoss",
   keys: [...LOSS_KEYS, "squaredPred", "jaccard", "weight"],
@@ -11,10 +19,7 @@ export const DICE: LossSpec = {
   elementwise: () => false,
   plan(options, common) {
     const { fn, smoothNr, smoothDr } = common;
-    const scale = options.jaccard ? 2 : 1;
-    const form: RatioForm = options.squaredPred
-      ? { tau: 2, alpha: 0, beta: 0, sigma: scale }
-      : { tau: 2, alpha: scale, beta: scale, sigma: 0 };
+    const form = diceForm(options);
     return {
       ...common,
       crossEntropy: false,
