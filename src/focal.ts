@@ -6,6 +6,7 @@
 import { checkLabels, nonFinite } from "./checks.js";
 import { DiceWasmError } from "./errors.js";
 import { gradTarget } from "./gradient-target.js";
+import { TARGET_MASK } from "./kernel-codes.js";
 import { classWeights } from "./losses/plan.js";
 import type { LossResult } from "./losses.js";
 import {
@@ -131,7 +132,11 @@ export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutpu
   coef.set(term.weights);
   coef.fill(1, C);
   if (term.positive) coef.set(term.positive, C);
-  const tkind = term.uniform ? focal.TARGET_ONES.value : target.kind === "label" ? LABEL_KIND[target.dtype] : 0;
+  const tkind = term.uniform
+    ? focal.TARGET_ONES.value
+    : target.kind === "label"
+      ? LABEL_KIND[target.dtype]
+      : TARGET_MASK;
   for (const { b, v0, nv } of stream.chunks()) {
     const x = stream.locate(problem.input, b, v0, nv, "input");
     const t: Placed = target.kind === "label" ? { ptr: stream.labels(b, v0, nv), ps: 0 } : stream.mask(b, v0, nv);
