@@ -1,6 +1,15 @@
 // npm start: the losses on a synthetic 3D multi-class volume, their gradients,
 // the time they take, and what a naive float32 computation gets instead.
-import { backend, diceCELoss, diceLoss, generalizedDiceLoss, init, tverskyLoss } from "../src/index.js";
+import {
+  backend,
+  diceCELoss,
+  diceFocalLoss,
+  diceLoss,
+  focalLoss,
+  generalizedDiceLoss,
+  init,
+  tverskyLoss,
+} from "../src/index.js";
 import { syntheticVolume } from "../src/synthetic.js";
 
 const size = [128, 128, 128] as const;
@@ -15,6 +24,8 @@ console.log(
   `volume made in ${(performance.now() - t0).toFixed(0)} ms: ${(logits.byteLength / 2 ** 20).toFixed(0)} MiB of logits, ${(labels.byteLength / 2 ** 20).toFixed(0)} MiB of labels\n`,
 );
 
+// the same labels with the first and last 8 slices of x unlabelled (255), as a partly annotated scan
+const unlabelled = labels.map((l, v) => (v % size[2] < 8 || v % size[2] >= size[2] - 8 ? 255 : l));
 // one gradient array for every call, as a training loop would keep it
 const grad = new Float32Array(logits.length);
 const common = { shape, softmax: true, toOnehotY: true, grad } as const;
@@ -26,6 +37,9 @@ const runs = [
   ["Tversky α=0.3 β=0.7", () => tverskyLoss(logits, labels, { ...common, alpha: 0.3, beta: 0.7 })],
   ["generalized Dice", () => generalizedDiceLoss(logits, labels, common)],
   ["Dice + cross-entropy", () => diceCELoss(logits, labels, common)],
+  ["focal (softmax), γ = 2", () => focalLoss(logits, labels, { shape, toOnehotY: true, useSoftmax: true, grad })],
+  ["Dice + focal (MONAI's)", () => diceFocalLoss(logits, labels, common)],
+  ["Dice, border slices ignored", () => diceLoss(logits, unlabelled, { ...common, ignoreIndex: 255 })],
 ] as const;
 
 const rows = runs.map(([name, run]) => {
