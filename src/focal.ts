@@ -120,13 +120,22 @@ export type FocalOutput =
   | { kind: "gradient"; out: Source<Float32Array>; scale: number; accumulate: boolean }
   | { kind: "terms"; out: Source<Float32Array> };
 
-/** One pass over the chunks: Σℓ, and the marks of the elements kept (0 when nothing is left out). */
-export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutput): { total: number; kept: number } {
+/**
+ * One pass over the chunks: Σℓ, the marks of the elements kept (0 when
+ * nothing is left out), and for label maps whether every voxel is labelled
+ * with a class or left out (the label check, from the kernel's counts).
+ */
+export function focalPass(
+  problem: Problem,
+  term: FocalTerm,
+  output?: FocalOutput,
+): { total: number; kept: number; labelsValid: boolean } {
   const { C, target } = problem;
   const stream = new Stream(problem);
   const { focal } = runtime();
   const heap = stream.heapF32.buffer;
-  const result = new Float64Array(heap, stream.out, 3).fill(0);
+  const result = new Float64Array(heap, stream.out, 4).fill(0);
+  let voxelsLeftOut = 0;
   const MARKS = { none: 0, voxel: focal.MARKS_VOXEL.value, element: focal.MARKS_ELEMENT.value };
   const coef = new Float32Array(heap, stream.coef, 2 * C);
   coef.set(term.weights);
@@ -142,7 +151,8 @@ export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutpu
     const t: Placed = target.kind === "label" ? { ptr: stream.labels(b, v0, nv), ps: 0 } : stream.mask(b, v0, nv);
     let marks = { kind: MARKS.none as number, ptr: 0, ps: 0 };
     if (problem.ignore) {
-      const { perElement } = stream.mark(b, v0, nv, t, term.softmax);
+      const { perElement, dropped } = stream.mark(b, v0, nv, t, term.softmax);
+      if (!perElement) voxelsLeftOut += dropped;
       marks = perElement
         ? { kind: MARKS.element, ptr: stream.buffer("elementMarks"), ps: stream.V }
         : { kind: MARKS.voxel, ptr: stream.plane("voxelMarks"), ps: 0 };
@@ -163,9 +173,10 @@ export function focalPass(problem: Problem, term: FocalTerm, output?: FocalOutpu
     if (!computed) throw new Error(`unreachable: the focal program knows no target kind ${tkind}`);
     if (output && output.out.ptr === undefined) stream.copy(output.out.array, dst.ptr, b, v0, nv, false);
   }
-  const [total, kept, check] = result;
+  const [total, kept, check, labelled] = result;
   if (!Number.isFinite(total) || !Number.isFinite(check)) nonFinite(problem);
-  return { total: total!, kept: kept! };
+  const labelsValid = target.kind !== "label" || labelled! + voxelsLeftOut === problem.B * problem.S;
+  return { total: total!, kept: kept!, labelsValid };
 }
 
 /** The scale of an elementwise mean over every element of the classes kept (undefined: count the ones kept). */
@@ -202,7 +213,12 @@ export function focalLoss(input: Prediction, target: Target, options: FocalOptio
   const out = gradTarget(fn, grad, input, target);
   const problem = resolveProblem(fn, input, target, data);
   const term = readFocal(fn, options, problem.C, Boolean(useSoftmax));
-  checkLabels(problem);
+  // the first pass also counts the labels that are class ids; only when some are not, a scan names one
+  const first = (output?: FocalOutput) => {
+    const pass = focalPass(problem, term, output);
+    if (!pass.labelsValid) checkLabels(problem);
+    return pass;
+  };
   const warnings = [...problem.warnings, ...term.warnings];
   if (includeBackground === false && problem.C === 1) {
     warnings.push(
@@ -212,20 +228,20 @@ export function focalLoss(input: Prediction, target: Target, options: FocalOptio
   const result: LossResult = { loss: 0, warnings };
   if (reduction === "none") {
     const terms = { array: new Float32Array(problem.input.array.length), ptr: undefined };
-    focalPass(problem, term, { kind: "terms", out: terms });
+    first({ kind: "terms", out: terms });
     result.loss = keptClasses(problem, term.c0, terms.array);
     if (out) focalPass(problem, term, { kind: "gradient", out, scale: 1, accumulate: false });
   } else if (reduction === "sum") {
     // MONAI: the mean over space of each (item, class), summed
     const scale = 1 / problem.S;
-    const { total } = focalPass(problem, term, out && { kind: "gradient", out, scale, accumulate: false });
+    const { total } = first(out && { kind: "gradient", out, scale, accumulate: false });
     result.loss = total * scale;
   } else if (!problem.ignore && out) {
     const scale = 1 / focalElements(problem, term);
-    result.loss = focalPass(problem, term, { kind: "gradient", out, scale, accumulate: false }).total * scale;
+    result.loss = first({ kind: "gradient", out, scale, accumulate: false }).total * scale;
   } else {
     // the elements kept are known after a pass: the gradient takes a second
-    const { total, kept } = focalPass(problem, term);
+    const { total, kept } = first();
     const n = problem.ignore ? kept : focalElements(problem, term);
     result.loss = n > 0 ? total / n : 0;
     if (out) focalPass(problem, term, { kind: "gradient", out, scale: n > 0 ? 1 / n : 0, accumulate: false });

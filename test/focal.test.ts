@@ -178,6 +178,24 @@ describe.each(BUILDS)("focalLoss (simd: $simd)", (build) => {
         message,
       );
     });
+    it.each([
+      {},
+      { grad: true },
+      { reduction: "sum" as const },
+      { reduction: "none" as const },
+      { useSoftmax: true, grad: true },
+    ])("the kernel's label count finds a bad label in every path (%o); what is left out is no error", (extra) => {
+      const o = { shape, toOnehotY: true, ...extra } as FocalOptions;
+      const bad = Uint16Array.from([0, 1, 2, 0, 9, 1, 2, 0]);
+      expectError(() => focalLoss(input, bad, o), "LABEL_OUT_OF_RANGE", /label 9 at index 4/);
+      const half = Float32Array.from([0, 1, 2, 0.5, 1, 1, 2, 0]);
+      expectError(() => focalLoss(input, half, o), "NON_INTEGER_LABEL", /label 0.5 at index 3/);
+      const mask = Uint8Array.from([1, 1, 1, 1, 0, 1, 1, 1]);
+      expect(() => focalLoss(input, bad, { ...o, mask })).not.toThrow();
+      expect(() =>
+        focalLoss(input, Uint16Array.from([0, 1, 2, 0, 1, 1, 2, 0]), { ...o, ignoreIndex: 1 }),
+      ).not.toThrow();
+    });
     it("labels out of range, and NaN logits, are named", () => {
       expectError(
         () => focalLoss(input, Uint8Array.from([0, 1, 2, 3, 0, 1, 2, 0]), { shape, toOnehotY: true }),

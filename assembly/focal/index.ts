@@ -77,6 +77,17 @@ export const MARKS_ELEMENT: i32 = 2;
   return splat<V>(1);
 }
 
+/** 1.0 in the lanes whose label (as labelsAt reads it) is a class id in [0, C), else 0. */
+// @ts-ignore: decorator
+@inline function classId<V>(l: V, C: i32): V {
+  if (isVector<V>()) {
+    // a float label that is not whole is −1 here already
+    return v128.and(v128.and(i32x4.ge_s(l, i32x4.splat(0)), i32x4.lt_s(l, i32x4.splat(C))), f32x4.splat(1));
+  }
+  const x = l as f32;
+  return select<f32>(1, 0, x >= 0 && x < <f32>C && x == Mathf.floor(x)) as V;
+}
+
 /** Whether the target type is the uniform target (compile time). */
 // @ts-ignore: decorator
 @inline function isOnes<T>(): bool {
@@ -298,6 +309,8 @@ export const MARKS_ELEMENT: i32 = 2;
   let total: f64 = 0;
   // Σ (x − x): 0 for finite logits, NaN otherwise (a NaN can hide behind a max or a mask below)
   let check = splat<V>(0);
+  // label maps: the voxels kept whose label is a class id, so that the host needs no scan of its own
+  let labelled = splat<V>(0);
   for (let v = v0; v + W <= v1; v += W) {
     gather<V>(x, v, C, ilv, xps, xs);
     for (let c = c0; c < C; c++) {
@@ -305,6 +318,11 @@ export const MARKS_ELEMENT: i32 = 2;
       check = add<V>(check, sub<V>(xc, xc));
     }
     for (let c = 0; c < c0; c++) store<V>(g + <usize>c * sizeof<V>(), splat<V>(0));
+    if (!isReference<T>()) {
+      let k = classId<V>(labelsAt<V, T>(t + <usize>v * sizeof<T>()), C);
+      if (mkind == MARKS_VOXEL) k = mul<V>(k, load<V>(marks + (<usize>v << 2)));
+      labelled = add<V>(labelled, k);
+    }
     const terms = idof<S>() == idof<Softmax>()
       ? softmaxGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, w, marks, mkind, mps, gscale, perElement, g, pair)
       : sigmoidGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, alpha, w, marks, mkind, mps, gscale, perElement, g);
@@ -319,6 +337,7 @@ export const MARKS_ELEMENT: i32 = 2;
   store<f64>(result, load<f64>(result) + total);
   store<f64>(result + 8, load<f64>(result + 8) + kept);
   store<f64>(result + 16, load<f64>(result + 16) + hsum64<V>(check));
+  store<f64>(result + 24, load<f64>(result + 24) + hsum64<V>(labelled));
 }
 
 /** Sum of the lanes in float64. */
@@ -364,9 +383,10 @@ function focalOf<T, S>(
  * c0 are left out (TARGET_ONES: a target of 1 everywhere); w: C floats, each
  * class's weight (0 below c0), then C positive weights (sigmoid); alpha < 0:
  * none (with softmax the host folds it into w); marks of kind mkind (stride
- * mps). Adds Σℓ, the marks of the classes kept and Σ(x − x) (NaN when a
- * logit is not finite) to the three float64 at `result`; returns 0 for a
- * target kind it does not know. With out ≠ 0: the gradient times gscale written to out (added
+ * mps). Adds Σℓ, the marks of the classes kept, Σ(x − x) (NaN when a
+ * logit is not finite) and, for labels, the voxels kept whose label is a
+ * class id, to the four float64 at `result`; returns 0 for a target kind it
+ * does not know. With out ≠ 0: the gradient times gscale written to out (added
  * with `accumulate`), or with `perElement` the loss terms; out is in the
  * prediction's layout, plane stride ops. tmp: scratch of 3·C + 3 vectors.
  */
