@@ -262,12 +262,8 @@ export class Stream {
     t: Placed,
   ): { dropped: number; t: Placed; tkind?: number } {
     const marked = this.mark(b, v0, nv, t);
-    const { C, act } = this.problem;
-    for (const p of activations) {
-      if (marked.perElement)
-        this.ignore.dropElements(this.buffer("elementMarks"), this.V, nv, C, this.ilv, p.ptr, p.ps, 0);
-      else this.ignore.dropVoxels(this.plane("voxelMarks"), nv, C, this.ilv, p.ptr, p.ps, 0);
-    }
+    const { act } = this.problem;
+    for (const p of activations) this.drop(marked.perElement, nv, p, false);
     if (marked.perElement) return { dropped: marked.dropped, t: marked.t };
     const { dtype } = this.problem.target as { dtype: LabelDtype };
     const lanes = act === ACT_SOFTMAX;
@@ -278,11 +274,18 @@ export class Stream {
 
   /** Pass 2 after the gradient (in the prediction's own layout): zeroes it where the chunk leaves out. */
   excludeGradient(b: number, v0: number, nv: number, grad: Placed, t: Placed): void {
-    const { perElement } = this.mark(b, v0, nv, t);
+    this.drop(this.mark(b, v0, nv, t).perElement, nv, grad, true);
+  }
+
+  /**
+   * Zeroes what the last mark() left out in a chunk at x: in the kernels' planar
+   * groups, or with `natural` in the prediction's own layout (a gradient).
+   */
+  private drop(perElement: boolean, nv: number, x: Placed, natural: boolean): void {
     const { C } = this.problem;
-    if (perElement)
-      this.ignore.dropElements(this.buffer("elementMarks"), this.V, nv, C, this.ilv, grad.ptr, grad.ps, 1);
-    else this.ignore.dropVoxels(this.plane("voxelMarks"), nv, C, this.ilv, grad.ptr, grad.ps, 1);
+    const n = natural ? 1 : 0;
+    if (perElement) this.ignore.dropElements(this.buffer("elementMarks"), this.V, nv, C, this.ilv, x.ptr, x.ps, n);
+    else this.ignore.dropVoxels(this.plane("voxelMarks"), nv, C, this.ilv, x.ptr, x.ps, n);
   }
 
   /** Names the first mask value that is neither 0 nor 1 in the chunk. */

@@ -15,7 +15,7 @@
 // one transcendental serves W voxels.
 import { classAt, groupedVoxels } from "../blocks";
 import { LABEL_F32, LABEL_I32, LABEL_U16, LABEL_U8, TARGET_MASK } from "../codes";
-import { add, choose, classMask, div, drop, gtMask, keep, labelsAt, loadSplat, mul, one, pmax, splat, sub, width } from "../lanes";
+import { add, choose, classMask, div, drop, gtMask, hsum, keep, labelsAt, loadSplat, mul, one, pmax, splat, sub, width } from "../lanes";
 import { toChannelsLast, toPlanar } from "../layout";
 import { expNonPositive, ln, ln1p, negAbs } from "../math";
 
@@ -326,30 +326,18 @@ export const MARKS_ELEMENT: i32 = 2;
     const terms = idof<S>() == idof<Softmax>()
       ? softmaxGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, w, marks, mkind, mps, gscale, perElement, g, pair)
       : sigmoidGroup<V, T>(xs, t, tps, v, C, c0, ilv, gamma, n, alpha, w, marks, mkind, mps, gscale, perElement, g);
-    total += hsum64<V>(terms);
+    total += hsum<V>(terms);
     if (mkind != MARKS_NONE) {
       let k = splat<V>(0);
       for (let c = c0; c < C; c++) k = add<V>(k, markOf<V>(marks, mkind, mps, v, c, C, ilv));
-      kept += hsum64<V>(k);
+      kept += hsum<V>(k);
     }
     if (out != 0) scatter<V>(g, v, C, ilv, ops, out, accumulate, spare);
   }
   store<f64>(result, load<f64>(result) + total);
   store<f64>(result + 8, load<f64>(result + 8) + kept);
-  store<f64>(result + 16, load<f64>(result + 16) + hsum64<V>(check));
-  store<f64>(result + 24, load<f64>(result + 24) + hsum64<V>(labelled));
-}
-
-/** Sum of the lanes in float64. */
-// @ts-ignore: decorator
-@inline function hsum64<V>(a: V): f64 {
-  if (isVector<V>()) {
-    return (
-      <f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1) +
-      <f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3)
-    );
-  }
-  return <f64>(a as f32);
+  store<f64>(result + 16, load<f64>(result + 16) + hsum<V>(check));
+  store<f64>(result + 24, load<f64>(result + 24) + hsum<V>(labelled));
 }
 
 /** A float target, as a marker type (a reference type, never loaded as a label). */
