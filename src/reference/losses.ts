@@ -418,7 +418,7 @@ export function referenceFocal(input: Numbers, target: Numbers, o: AnyOptions): 
 export function referenceBinaryCrossEntropy(input: Numbers, target: Numbers, o: AnyOptions): number {
   const { B, C, S, at } = geometry(o);
   const kept = keptBy(o, target);
-  const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+  const softplus = (x: number) => -logSigmoid(-x);
   const pw = (c: number) => (o.weight === undefined ? 1 : typeof o.weight === "number" ? o.weight : o.weight[c]!);
   let total = 0;
   let n = 0;
